@@ -1,0 +1,176 @@
+#pragma once
+// The storage interface. SQLite now (store/sqlite/), PostgreSQL later: nothing SQLite-specific
+// leaks to callers. Failures throw StoreError (the store's one error style); callers at the edge
+// turn it into a 503 or a retry.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handlers/model/event.hpp"
+#include "handlers/tipoff/report.hpp"
+
+namespace pgibot::store {
+
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct InboxItem {
+    std::int64_t id = 0;
+    std::string user_key;
+    std::string event_json;
+    std::string trace_id;
+};
+
+enum class OutboxState { pending, sending, sent, failed, unreachable };
+
+struct OutboxItem {
+    std::int64_t id = 0;
+    Platform platform = Platform::cli;
+    std::string page_id;
+    std::string user_id;
+    std::string body;            // rendered platform request (channels::Channel::render)
+    std::string message_json;    // the OutMessage it came from (for `pgibot ask`)
+    int attempts = 0;
+    std::int64_t next_attempt_ms = 0;
+    std::string trace_id;
+    std::int64_t inbox_id = 0;   // the event that caused it (0: none)
+};
+
+struct NewOutbox {
+    Platform platform = Platform::cli;
+    std::string page_id;
+    std::string user_id;
+    std::string body;
+    std::string message_json;
+    std::string trace_id;
+    bool deliver = true;         // false: record only (the CLI simulator prints instead of sending)
+};
+
+struct Unmatched {
+    Platform platform = Platform::cli;
+    std::string text;
+    std::int64_t at_ms = 0;
+};
+
+// A tip-off as stored: identity fields arrive already encrypted by the caller (bot/tipoffs).
+struct NewTipoff {
+    tipoff::Report report;          // identity fields cleared by the caller
+    std::string identity_sealed;    // encrypted ReporterIdentity (binary)
+    std::string reporter_lookup;    // keyed hash of platform+user id, for "tra cứu" and updates
+    std::int64_t created_ms = 0;
+};
+
+struct StatusChange {
+    tipoff::Status status = tipoff::Status::received;
+    std::string by;
+    std::string note;
+    std::int64_t at_ms = 0;
+};
+
+struct TipoffRow {
+    std::int64_t id = 0;
+    std::string code;
+    tipoff::Report report;          // identity fields empty
+    std::string identity_sealed;
+    std::string reporter_lookup;
+    tipoff::Status status = tipoff::Status::received;
+    std::int64_t created_ms = 0;
+    std::int64_t updated_ms = 0;
+    std::vector<StatusChange> history;
+};
+
+struct TipoffFilter {
+    std::optional<tipoff::Status> status;
+    std::int64_t since_ms = 0;
+    std::size_t limit = 1000;
+};
+
+// What one handled event commits, atomically.
+struct DecisionCommit {
+    std::int64_t inbox_id = 0;      // marked done (0: no inbox row, e.g. a timer)
+    std::string user_key;
+    std::string state_json;
+    std::vector<NewOutbox> outbox;
+    std::vector<Unmatched> unmatched;
+    std::vector<NewTipoff> tipoffs;  // codes allocated here
+};
+
+struct TokenPair {
+    std::string access_token;
+    std::string refresh_token;
+    std::int64_t expires_at_ms = 0;
+};
+
+class Store {
+public:
+    virtual ~Store() = default;
+
+    // --- inbox -------------------------------------------------------------------------------
+    // Commits a whole webhook's events in one transaction. Events whose dedup_key is already known
+    // are dropped; returns how many were new. Returns only once durable.
+    struct IncomingEvent {
+        std::string dedup_key;
+        std::string user_key;
+        std::string event_json;
+        std::string trace_id;
+    };
+    virtual std::size_t commit_events(const std::vector<IncomingEvent>& events) = 0;
+    // Several webhooks in one transaction (group commit): the result per batch, same order.
+    virtual std::vector<std::size_t> commit_event_batches(const std::vector<std::vector<IncomingEvent>>& batches) = 0;
+    // Unhandled inbox rows with id > after_id, oldest first.
+    virtual std::vector<InboxItem> pending_inbox(std::int64_t after_id, std::size_t limit) = 0;
+
+    // --- conversations -------------------------------------------------------------------------
+    virtual std::optional<std::string> load_state(std::string_view user_key) = 0;
+    // Returns the tip-off codes allocated, in the order of commit.tipoffs.
+    virtual std::vector<std::string> commit_decision(const DecisionCommit& commit) = 0;
+    // Users whose state has a pending dialog touched before `idle_before_ms` (tip-off expiry sweep).
+    virtual std::vector<std::string> idle_dialog_users(std::int64_t idle_before_ms, std::size_t limit) = 0;
+
+    // --- outbox --------------------------------------------------------------------------------
+    virtual std::vector<OutboxItem> due_outbox(std::int64_t now_ms, std::size_t limit) = 0;
+    virtual void mark_sending(std::int64_t id) = 0;
+    virtual void mark_sent(std::int64_t id, std::string_view platform_message_id) = 0;
+    virtual void mark_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) = 0;
+    virtual void mark_failed(std::int64_t id, OutboxState final_state, std::string_view error) = 0;
+    // Rows left in `sending` by a crash go back to pending (replies are at-least-once).
+    virtual std::size_t recover_sending() = 0;
+    // Messages recorded for a user (newest last), for the CLI simulator.
+    virtual std::vector<OutboxItem> outbox_for_inbox(std::int64_t inbox_id) = 0;
+    virtual std::size_t outbox_depth() = 0;
+    virtual std::size_t inbox_depth() = 0;
+
+    // --- users ---------------------------------------------------------------------------------
+    virtual void mark_unreachable(Platform platform, std::string_view user_id, std::string_view reason) = 0;
+    virtual std::vector<std::string> subscribers(Platform platform, std::string_view page_id) = 0;
+
+    // --- platform tokens -----------------------------------------------------------------------
+    virtual std::optional<TokenPair> load_token(std::string_view key) = 0;
+    virtual void save_token(std::string_view key, const TokenPair& pair) = 0;
+
+    // --- tip-offs ------------------------------------------------------------------------------
+    virtual std::optional<TipoffRow> tipoff_by_code(std::string_view code) = 0;
+    virtual std::vector<TipoffRow> list_tipoffs(const TipoffFilter& filter) = 0;
+    virtual void change_tipoff_status(std::string_view code, const StatusChange& change) = 0;
+    // Every forwarding attempt and its outcome.
+    virtual void record_forward_attempt(std::string_view code, std::string_view channel, std::string_view target,
+                                        bool ok, std::string_view detail, std::int64_t at_ms) = 0;
+
+    // --- health --------------------------------------------------------------------------------
+    [[nodiscard]] virtual bool writable() = 0;
+};
+
+struct SqliteOptions {
+    std::string path;          // database file; parent folder created
+    bool synchronous_full = true;  // fsync at every commit (group commit keeps it fast)
+    int busy_timeout_ms = 5000;
+};
+std::unique_ptr<Store> open_sqlite(const SqliteOptions& options);
+
+}  // namespace pgibot::store
