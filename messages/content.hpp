@@ -74,4 +74,7 @@ struct LoadResult {
 // Loads and validates every file under `dir` (messages/content). Never throws on bad data.
 LoadResult load_content(const std::filesystem::path& dir);
 
+// `pgibot content check`: the problems load_content would report (empty when the content is valid).
+std::vector<Problem> check_content(const std::filesystem::path& dir);
+
 }  // namespace pgibot::messages

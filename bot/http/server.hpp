@@ -58,6 +58,8 @@ public:
     };
     [[nodiscard]] Found find(std::string_view method, std::string_view path) const;
     [[nodiscard]] std::size_t body_limit_for(std::string_view path, std::size_t fallback) const;
+    // "GET, POST" for a known path (the Allow header of a 405), empty for an unknown one.
+    [[nodiscard]] std::string allowed_methods(std::string_view path) const;
 
 private:
     std::map<std::string, std::map<std::string, Handler, std::less<>>, std::less<>> routes_;  // path -> method -> h

@@ -20,6 +20,13 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// commit_decision for an inbox row that is already handled (another worker or process committed a
+// decision for it first): nothing was written. Drop the decision; do not retry.
+class InboxAlreadyHandled : public StoreError {
+public:
+    using StoreError::StoreError;
+};
+
 struct InboxItem {
     std::int64_t id = 0;
     std::string user_key;
@@ -60,6 +67,7 @@ struct Unmatched {
 
 // A tip-off as stored: identity fields arrive already encrypted by the caller (bot/tipoffs).
 struct NewTipoff {
+    std::string code;               // from reserve_tipoff_code(); empty: allocated by commit_decision
     tipoff::Report report;          // identity fields cleared by the caller
     std::string identity_sealed;    // encrypted ReporterIdentity (binary)
     std::string reporter_lookup;    // keyed hash of platform+user id, for "tra cứu" and updates
@@ -98,7 +106,21 @@ struct DecisionCommit {
     std::string state_json;
     std::vector<NewOutbox> outbox;
     std::vector<Unmatched> unmatched;
-    std::vector<NewTipoff> tipoffs;  // codes allocated here
+    std::vector<NewTipoff> tipoffs;  // codes allocated here; every kRefCodePlaceholder ("{ref_code}") in
+                                     // outbox body/message_json becomes the last code (given or allocated)
+    // Who user_key names (for the users table: subscription, reachability). Optional: when user_id
+    // is empty the store takes platform, page and user from the inbox row's event.
+    Platform platform = Platform::cli;
+    std::string page_id;
+    std::string user_id;
+};
+
+struct ForwardAttempt {
+    std::string channel;
+    std::string target;
+    bool ok = false;
+    std::string detail;
+    std::int64_t at_ms = 0;
 };
 
 struct TokenPair {
@@ -128,8 +150,12 @@ public:
 
     // --- conversations -------------------------------------------------------------------------
     virtual std::optional<std::string> load_state(std::string_view user_key) = 0;
-    // Returns the tip-off codes allocated, in the order of commit.tipoffs.
+    // Returns the tip-off codes (given or allocated), in the order of commit.tipoffs.
     virtual std::vector<std::string> commit_decision(const DecisionCommit& commit) = 0;
+    // Reserves the next reference code (LS-YYMM-NNNN) in its own small transaction, so the replies
+    // that quote it can be committed atomically with the report. A code reserved by a process that
+    // then crashed is simply never used (gaps are fine; reuse is not).
+    virtual std::string reserve_tipoff_code(std::int64_t now_ms) = 0;
     // Users whose state has a pending dialog touched before `idle_before_ms` (tip-off expiry sweep).
     virtual std::vector<std::string> idle_dialog_users(std::int64_t idle_before_ms, std::size_t limit) = 0;
 
@@ -161,6 +187,12 @@ public:
     // Every forwarding attempt and its outcome.
     virtual void record_forward_attempt(std::string_view code, std::string_view channel, std::string_view target,
                                         bool ok, std::string_view detail, std::int64_t at_ms) = 0;
+    // The attempts recorded for a tip-off, oldest first (unknown code: empty). Not pure so that
+    // test fakes need not implement it; the SQLite store does.
+    virtual std::vector<ForwardAttempt> forward_attempts(std::string_view code) {
+        (void)code;
+        throw StoreError("forward_attempts: not supported by this store");
+    }
 
     // --- health --------------------------------------------------------------------------------
     [[nodiscard]] virtual bool writable() = 0;

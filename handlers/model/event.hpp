@@ -9,7 +9,8 @@
 
 namespace pgibot {
 
-enum class Platform { facebook, zalo, cli };
+// cli: the `pgibot ask` / `pgibot chat` simulators; web: the /chat page of the server.
+enum class Platform { facebook, zalo, web, cli };
 std::string_view to_string(Platform p);
 std::optional<Platform> platform_from_string(std::string_view s);
 

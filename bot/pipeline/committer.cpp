@@ -1,0 +1,80 @@
+#include "bot/pipeline/committer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace pgibot::pipeline {
+
+Committer::Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed)
+    : store_(store), batch_max_(batch_max == 0 ? 1 : batch_max), on_committed_(std::move(on_committed)) {}
+
+Committer::~Committer() { stop(); }
+
+void Committer::start() {
+    std::lock_guard lock(mutex_);
+    if (running_) return;
+    running_ = true;
+    stopping_ = false;
+    thread_ = std::thread([this] { run(); });
+}
+
+void Committer::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        if (!running_) return;
+        stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    running_ = false;
+}
+
+std::size_t Committer::queued() const {
+    std::lock_guard lock(mutex_);
+    return queue_.size();
+}
+
+void Committer::submit(std::vector<store::Store::IncomingEvent> events, Done done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (running_ && !stopping_) {
+            queue_.push_back(Pending{std::move(events), std::move(done)});
+            cv_.notify_one();
+            return;
+        }
+    }
+    done(false, 0);
+}
+
+void Committer::run() {
+    std::vector<Pending> batch;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+            if (queue_.empty()) return;  // stopping, nothing left
+            const std::size_t take = std::min(batch_max_, queue_.size());
+            batch.assign(std::make_move_iterator(queue_.begin()),
+                         std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
+            queue_.erase(queue_.begin(), queue_.begin() + static_cast<std::ptrdiff_t>(take));
+        }
+        std::vector<std::vector<store::Store::IncomingEvent>> batches;
+        batches.reserve(batch.size());
+        for (auto& p : batch) batches.push_back(std::move(p.events));
+        std::vector<std::size_t> fresh;
+        bool ok = true;
+        try {
+            fresh = store_.commit_event_batches(batches);
+        } catch (const std::exception& e) {
+            ok = false;
+            spdlog::error("inbox commit of {} webhooks failed: {}", batch.size(), e.what());
+        }
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+            batch[i].done(ok, ok && i < fresh.size() ? fresh[i] : 0);
+        }
+        batch.clear();
+        if (ok && on_committed_) on_committed_();
+    }
+}
+
+}  // namespace pgibot::pipeline

@@ -1,0 +1,50 @@
+#pragma once
+// Group commit of webhook events: the I/O threads hand over each verified webhook's events and get
+// called back once they are durable; one thread commits everything that queued up meanwhile in a
+// single transaction (one fsync for many webhooks). The webhook is acknowledged only in `done`.
+#include <condition_variable>
+#include <cstddef>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bot/store/store.hpp"
+
+namespace pgibot::pipeline {
+
+class Committer {
+public:
+    // ok=false: the store failed; nothing of that webhook was committed (answer 503, the platform retries).
+    using Done = std::function<void(bool ok, std::size_t new_events)>;
+
+    Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed);
+    ~Committer();
+    Committer(const Committer&) = delete;
+    Committer& operator=(const Committer&) = delete;
+
+    void start();
+    // Commits what is queued, then stops. Submissions after stop() fail at once.
+    void stop();
+    void submit(std::vector<store::Store::IncomingEvent> events, Done done);
+    [[nodiscard]] std::size_t queued() const;
+
+private:
+    struct Pending {
+        std::vector<store::Store::IncomingEvent> events;
+        Done done;
+    };
+    void run();
+
+    store::Store& store_;
+    std::size_t batch_max_;
+    std::function<void()> on_committed_;
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    std::vector<Pending> queue_;
+    bool running_ = false;
+    bool stopping_ = false;
+    std::thread thread_;
+};
+
+}  // namespace pgibot::pipeline

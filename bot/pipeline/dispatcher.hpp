@@ -1,0 +1,61 @@
+#pragma once
+// Takes committed inbox rows and runs them through the Processor off the I/O threads: one lane
+// (thread) per worker, a citizen always on the same lane, so one user's events are handled in
+// order and different users in parallel. Rows left unhandled by a crash are picked up at start.
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "bot/pipeline/processor.hpp"
+#include "bot/pipeline/work_queue.hpp"
+
+namespace pgibot::pipeline {
+
+struct DispatcherHooks {
+    std::function<void()> on_outbox;  // new outbox rows: wake the sender
+    std::function<void(const std::vector<std::string>& codes)> on_tipoffs;  // filed: wake the forwarder
+    std::function<void(const Event&, double seconds)> on_handled;          // metrics
+};
+
+class Dispatcher {
+public:
+    Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks);
+    ~Dispatcher();
+    Dispatcher(const Dispatcher&) = delete;
+    Dispatcher& operator=(const Dispatcher&) = delete;
+
+    void start();
+    // New rows were committed.
+    void notify();
+    // A runtime-made event (timers); it goes through the user's lane like any other.
+    void submit(Event event);
+    // Stops pulling, runs what the lanes hold, joins. Rows not yet pulled stay in the inbox.
+    void stop();
+    [[nodiscard]] std::size_t in_flight() const;
+
+private:
+    void poll_loop();
+    WorkQueue& lane_for(const std::string& user_key);
+    void handle_row(const store::InboxItem& item);
+
+    store::Store& store_;
+    Processor& processor_;
+    DispatcherHooks hooks_;
+    std::vector<std::unique_ptr<WorkQueue>> lanes_;
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool stopping_ = false;
+    bool notified_ = false;
+    std::int64_t after_id_ = 0;
+    std::atomic<std::size_t> in_flight_{0};
+    std::thread poller_;
+};
+
+std::int64_t now_ms();
+
+}  // namespace pgibot::pipeline

@@ -1,0 +1,49 @@
+#pragma once
+// Runs one event through the handlers and commits the outcome atomically: the new state, the
+// rendered replies (outbox), unmatched questions and filed tip-offs. Used by the server's workers
+// and by the `pgibot ask` simulator alike, so both run exactly the same path.
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "bot/channels/channel.hpp"
+#include "bot/pipeline/content_holder.hpp"
+#include "bot/store/store.hpp"
+#include "handlers/handler.hpp"
+
+namespace pgibot::pipeline {
+
+// Seals a report's identity for storage (bot/tipoffs vault).
+using TipoffPreparer = std::function<store::NewTipoff(const tipoff::Report&, std::int64_t now_ms)>;
+
+struct ProcessOutcome {
+    std::vector<OutMessage> replies;        // after {ref_code} substitution
+    std::vector<std::string> tipoff_codes;  // filed by this event
+    bool handled = false;
+};
+
+class Processor {
+public:
+    Processor(store::Store& store, const ContentHolder& content, handlers::Settings settings,
+              const handlers::Lookups* lookups, TipoffPreparer prepare_tipoff);
+
+    // Channels that render replies for a platform. A platform with none (cli) stores the replies
+    // as records only (deliver = false).
+    void set_channel(Platform platform, channels::Channel* channel);
+
+    // inbox_id 0: the event has no inbox row (timer events).
+    ProcessOutcome process(const Event& event, std::int64_t inbox_id, const std::string& trace_id,
+                           std::int64_t now_ms);
+
+private:
+    store::Store& store_;
+    const ContentHolder& content_;
+    handlers::Settings settings_;
+    const handlers::Lookups* lookups_;
+    TipoffPreparer prepare_tipoff_;
+    std::map<Platform, channels::Channel*> channels_;
+};
+
+}  // namespace pgibot::pipeline
