@@ -2,7 +2,7 @@
 // and line it comes from, so staff can fix a broken edit without reading code. Bad data never throws.
 #include "messages/content.hpp"
 
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 #include <algorithm>
 #include <chrono>

@@ -29,56 +29,56 @@ constexpr std::array<std::string_view, 27> kFillers{
     "a",   "ad",  "admin", "ban",  "bot",  "shop", "em",  "anh", "chi", "oi",  "nhe", "nha", "nhen", "voi",
     "minh", "toi", "cho",  "giup", "ah",   "nhi",  "ha",  "muon", "xin", "vui", "long", "hay", "di"};
 
-constexpr std::array<PhraseDef, 16> kMenu{{
+constexpr std::array<PhraseDef, 16> kPhrasesMenu{{
     {"menu"}, {"bắt đầu"}, {"bắt đầu lại"}, {"trợ giúp"}, {"help"}, {"start"}, {"danh mục"}, {"hướng dẫn"},
     {"menu chính"}, {"giúp đỡ"}, {"home"}, {"trang chủ"}, {"xem menu"}, {"mở menu"}, {"chức năng"}, {"tùy chọn"},
 }};
 
 // "xin" is a filler, so "xin chào" reduces to "chào".
-constexpr std::array<PhraseDef, 14> kGreeting{{
+constexpr std::array<PhraseDef, 14> kPhrasesGreeting{{
     {"chào"}, {"hi"}, {"hello"}, {"helo"}, {"alo"}, {"hey"}, {"chào buổi sáng"}, {"chào buổi chiều"},
     {"chào buổi tối"}, {"hế lô"}, {"good morning"}, {"chào cả nhà"}, {"hi there"}, {"lô"},
 }};
 
-constexpr std::array<PhraseDef, 16> kThanks{{
+constexpr std::array<PhraseDef, 16> kPhrasesThanks{{
     {"cảm ơn"}, {"cám ơn"}, {"cảm ơn nhiều"}, {"cảm ơn rất nhiều"}, {"thanks"}, {"thank"}, {"thank you"},
     {"thanks you"}, {"tks"}, {"thx"}, {"ok cảm ơn"}, {"vâng cảm ơn"}, {"dạ cảm ơn"}, {"cảm ơn nhé"},
     {"thanks nhiều"}, {"camon"},
 }};
 
-constexpr std::array<PhraseDef, 20> kOk{{
+constexpr std::array<PhraseDef, 20> kPhrasesOk{{
     {"ok"}, {"oke"}, {"okie"}, {"okay"}, {"okê"}, {"vâng"}, {"dạ", true}, {"ừ"}, {"uh"}, {"ừm"}, {"uhm"},
     {"được"}, {"được rồi"}, {"ok rồi"}, {"dạ vâng"}, {"hiểu rồi"}, {"đã hiểu"}, {"rõ rồi"}, {"ok ok"}, {"oki"},
 }};
 
-constexpr std::array<PhraseDef, 8> kBye{{
+constexpr std::array<PhraseDef, 8> kPhrasesBye{{
     {"bye"}, {"bai"}, {"tạm biệt"}, {"bye bye"}, {"goodbye"}, {"hẹn gặp lại"}, {"chào tạm biệt"}, {"pp"},
 }};
 
-constexpr std::array<PhraseDef, 10> kSubscribe{{
+constexpr std::array<PhraseDef, 10> kPhrasesSubscribe{{
     {"đăng ký"}, {"đăng kí"}, {"đăng ký nhận tin"}, {"đăng kí nhận tin"}, {"đăng ký nhận thông báo"},
     {"đăng kí nhận thông báo"}, {"subscribe"}, {"đăng ký tin"}, {"nhận thông báo"}, {"đăng ký lại"},
 }};
 
-constexpr std::array<PhraseDef, 18> kUnsubscribe{{
+constexpr std::array<PhraseDef, 18> kPhrasesUnsubscribe{{
     {"dừng", true}, {"dừng lại", true}, {"hủy", true}, {"hủy đăng ký"}, {"hủy đăng kí"}, {"stop"},
     {"unsubscribe"}, {"dừng nhận tin", true}, {"ngừng"}, {"ngừng nhận tin"}, {"tắt thông báo"},
     {"hủy nhận tin"}, {"dừng gửi tin", true}, {"không nhận tin nữa"}, {"bỏ đăng ký"}, {"ngừng đăng ký"},
     {"dừng đăng ký", true}, {"hủy theo dõi"},
 }};
 
-constexpr std::array<PhraseDef, 14> kYes{{
+constexpr std::array<PhraseDef, 14> kPhrasesYes{{
     {"có", true}, {"yes"}, {"ok"}, {"oke"}, {"okie"}, {"đồng ý"}, {"vâng"}, {"dạ", true}, {"ừ"}, {"gửi"},
     {"có gửi", true}, {"đúng", true}, {"đúng rồi", true}, {"có ạ", true},
 }};
 
-constexpr std::array<PhraseDef, 9> kNo{{
+constexpr std::array<PhraseDef, 9> kPhrasesNo{{
     {"không"}, {"không cần"}, {"thôi"}, {"no"}, {"không gửi"}, {"không ạ"}, {"thôi không"}, {"để sau"},
     {"không phải"},
 }};
 
 // Matched anywhere in the message (folded, on word boundaries): asking for a person.
-constexpr std::array<std::string_view, 16> kHuman{
+constexpr std::array<std::string_view, 16> kPhrasesHuman{
     "gap can bo",        "gap nguoi",           "noi chuyen voi nguoi", "noi chuyen voi can bo",
     "gap nhan vien",     "nhan vien tu van",    "tu van vien",          "nguoi that",
     "gap truc tiep",     "lien he can bo",      "gap admin",            "gap quan tri vien",
@@ -173,35 +173,35 @@ Phrase classify_phrase(std::string_view text, const messages::Content& content, 
         return Phrase::none;
     }
     if (expect_answer) {
-        if (matches(p, kYes, content)) {
+        if (matches(p, kPhrasesYes, content)) {
             return Phrase::yes;
         }
-        if (matches(p, kNo, content)) {
+        if (matches(p, kPhrasesNo, content)) {
             return Phrase::no;
         }
     }
-    if (matches(p, kMenu, content)) {
+    if (matches(p, kPhrasesMenu, content)) {
         return Phrase::menu;
     }
-    if (matches(p, kSubscribe, content)) {
+    if (matches(p, kPhrasesSubscribe, content)) {
         return Phrase::subscribe;
     }
-    if (matches(p, kUnsubscribe, content)) {
+    if (matches(p, kPhrasesUnsubscribe, content)) {
         return Phrase::unsubscribe;
     }
-    if (contains_any(p, kHuman)) {
+    if (contains_any(p, kPhrasesHuman)) {
         return Phrase::human;
     }
-    if (matches(p, kGreeting, content)) {
+    if (matches(p, kPhrasesGreeting, content)) {
         return Phrase::greeting;
     }
-    if (matches(p, kThanks, content)) {
+    if (matches(p, kPhrasesThanks, content)) {
         return Phrase::thanks;
     }
-    if (matches(p, kOk, content)) {
+    if (matches(p, kPhrasesOk, content)) {
         return Phrase::ok;
     }
-    if (matches(p, kBye, content)) {
+    if (matches(p, kPhrasesBye, content)) {
         return Phrase::bye;
     }
     return Phrase::none;

@@ -1,0 +1,55 @@
+#include "bot/app/bootstrap.hpp"
+
+#include <chrono>
+#include <iostream>
+
+namespace pgibot::app {
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+std::optional<Config> load_config_or_report(const std::string& file) {
+    auto result = load_config(file);
+    for (const auto& e : result.errors) std::cerr << "config error: " << e.describe() << "\n";
+    return std::move(result.config);
+}
+
+std::shared_ptr<const messages::Content> load_content_or_report(const Config& config) {
+    auto result = messages::load_content(config.content_dir);
+    for (const auto& p : result.problems) {
+        std::cerr << "content error: " << p.file << ":" << p.line << ": " << p.message << "\n";
+    }
+    return result.content;
+}
+
+std::unique_ptr<store::Store> open_store_or_report(const Config& config) {
+    try {
+        store::SqliteOptions options;
+        options.path = config.storage.sqlite_path.string();
+        options.synchronous_full = config.storage.sqlite_synchronous_full;
+        return store::open_sqlite(options);
+    } catch (const std::exception& e) {
+        std::cerr << "storage error: " << config.storage.sqlite_path.string() << ": " << e.what() << "\n";
+        return nullptr;
+    }
+}
+
+std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config) {
+    try {
+        const bool had_file = !config.tipoffs.key_file.empty() && std::filesystem::exists(config.tipoffs.key_file);
+        auto vault = tipoffs::IdentityVault::load(config.tipoffs.key_file, config.tipoffs.create_key_file);
+        if (!had_file && config.tipoffs.create_key_file && std::getenv("PGIBOT_DATA_KEY") == nullptr) {
+            std::cerr << "note: created a new data key at " << config.tipoffs.key_file.string()
+                      << " (it encrypts reporters' identities: back it up, separately from the database)\n";
+        }
+        return vault;
+    } catch (const std::exception& e) {
+        std::cerr << "data key error: " << e.what()
+                  << " (set PGIBOT_DATA_KEY or tipoffs.key_file; see config/production.example.toml)\n";
+        return std::nullopt;
+    }
+}
+
+}  // namespace pgibot::app

@@ -1,0 +1,20 @@
+#pragma once
+// Start-up steps shared by the subcommands; each reports its own problems on stderr.
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "bot/app/config.hpp"
+#include "bot/store/store.hpp"
+#include "bot/tipoffs/vault.hpp"
+#include "messages/content.hpp"
+
+namespace pgibot::app {
+
+std::optional<Config> load_config_or_report(const std::string& file);
+std::shared_ptr<const messages::Content> load_content_or_report(const Config& config);
+std::unique_ptr<store::Store> open_store_or_report(const Config& config);
+std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config);
+std::int64_t wall_ms();
+
+}  // namespace pgibot::app

@@ -1,0 +1,742 @@
+// The SQLite implementation of Store. One database file shared by the server's threads and by CLI
+// processes: every call leases its own connection (ConnectionPool), every write runs in
+// BEGIN IMMEDIATE, and WAL lets readers run beside the one writer.
+#include <sqlite3.h>
+
+#include <limits>
+#include <span>
+#include <utility>
+
+#include "bot/store/detail.hpp"
+#include "bot/store/migrations/migrations.hpp"
+#include "bot/store/sqlite/connection.hpp"
+#include "bot/store/store.hpp"
+
+namespace pgibot::store {
+
+namespace {
+
+using sqlite::Connection;
+using sqlite::ConnectionPool;
+using sqlite::ReadTransaction;
+using sqlite::Statement;
+using sqlite::WriteTransaction;
+
+// --- SQL -----------------------------------------------------------------------------------------
+
+constexpr const char* kCreateMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)";
+constexpr std::string_view kMaxMigration = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
+constexpr std::string_view kRecordMigration =
+    "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
+
+constexpr std::string_view kInsertInbox =
+    "INSERT INTO inbox (dedup_key, user_key, event_json, trace_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (dedup_key) DO NOTHING";
+constexpr std::string_view kPendingInbox =
+    "SELECT id, user_key, event_json, trace_id FROM inbox"
+    " WHERE handled_ms IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
+constexpr std::string_view kMarkInboxHandled =
+    "UPDATE inbox SET handled_ms = ?2 WHERE id = ?1 AND handled_ms IS NULL";
+constexpr std::string_view kInboxEvent = "SELECT event_json FROM inbox WHERE id = ?1";
+constexpr std::string_view kInboxDepth = "SELECT COUNT(*) FROM inbox WHERE handled_ms IS NULL";
+
+constexpr std::string_view kLoadState = "SELECT state_json FROM conversations WHERE user_key = ?1";
+constexpr std::string_view kUpsertState =
+    "INSERT INTO conversations (user_key, state_json, updated_ms, has_dialog) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (user_key) DO UPDATE SET state_json = excluded.state_json, updated_ms = excluded.updated_ms,"
+    " has_dialog = excluded.has_dialog";
+constexpr std::string_view kIdleDialogUsers =
+    "SELECT user_key FROM conversations WHERE has_dialog = 1 AND updated_ms < ?1 ORDER BY updated_ms LIMIT ?2";
+
+// A user who subscribes again is taken as reachable again.
+constexpr std::string_view kUpsertUser =
+    "INSERT INTO users (platform, page_id, user_id, user_key, subscribed, updated_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (platform, page_id, user_id) DO UPDATE SET"
+    " user_key = excluded.user_key,"
+    " unreachable_reason = CASE WHEN excluded.subscribed = 1 AND users.subscribed = 0 THEN NULL"
+    "                      ELSE users.unreachable_reason END,"
+    " unreachable_ms = CASE WHEN excluded.subscribed = 1 AND users.subscribed = 0 THEN NULL"
+    "                  ELSE users.unreachable_ms END,"
+    " subscribed = excluded.subscribed,"
+    " updated_ms = excluded.updated_ms";
+constexpr std::string_view kMarkUnreachable =
+    "UPDATE users SET unreachable_reason = ?3, unreachable_ms = ?4, updated_ms = ?4"
+    " WHERE platform = ?1 AND user_id = ?2";
+constexpr std::string_view kInsertUnreachable =
+    "INSERT INTO users (platform, page_id, user_id, subscribed, unreachable_reason, unreachable_ms, updated_ms)"
+    " VALUES (?1, '', ?2, 0, ?3, ?4, ?4)";
+constexpr std::string_view kSubscribers =
+    "SELECT user_id FROM users WHERE platform = ?1 AND page_id = ?2 AND subscribed = 1"
+    " AND unreachable_reason IS NULL ORDER BY user_id";
+
+constexpr std::string_view kInsertOutbox =
+    "INSERT INTO outbox (platform, page_id, user_id, body, message_json, state, deliver, next_attempt_ms,"
+    " trace_id, inbox_id, created_ms, sent_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+// A row is due only when no earlier row of the same user is still pending or sending: a user's
+// messages go out one at a time, in order.
+constexpr std::string_view kDueOutbox =
+    "SELECT o.id, o.platform, o.page_id, o.user_id, o.body, o.message_json, o.attempts, o.next_attempt_ms,"
+    " o.trace_id, o.inbox_id FROM outbox o"
+    " WHERE o.state = 'pending' AND o.deliver = 1 AND o.next_attempt_ms <= ?1"
+    " AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.platform = o.platform AND p.page_id = o.page_id"
+    "                 AND p.user_id = o.user_id AND p.id < o.id AND p.state IN ('pending', 'sending'))"
+    " ORDER BY o.id LIMIT ?2";
+constexpr std::string_view kOutboxForInbox =
+    "SELECT o.id, o.platform, o.page_id, o.user_id, o.body, o.message_json, o.attempts, o.next_attempt_ms,"
+    " o.trace_id, o.inbox_id FROM outbox o WHERE o.inbox_id = ?1 ORDER BY o.id";
+constexpr std::string_view kMarkSending = "UPDATE outbox SET state = 'sending' WHERE id = ?1 AND state = 'pending'";
+constexpr std::string_view kMarkSent =
+    "UPDATE outbox SET state = 'sent', platform_message_id = ?2, sent_ms = ?3, attempts = attempts + 1,"
+    " last_error = '' WHERE id = ?1";
+constexpr std::string_view kMarkRetry =
+    "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3"
+    " WHERE id = ?1";
+constexpr std::string_view kMarkFailed =
+    "UPDATE outbox SET state = ?2, attempts = attempts + 1, last_error = ?3 WHERE id = ?1";
+constexpr std::string_view kRecoverSending = "UPDATE outbox SET state = 'pending' WHERE state = 'sending'";
+constexpr std::string_view kOutboxDepth =
+    "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') AND deliver = 1";
+
+constexpr std::string_view kInsertUnmatched =
+    "INSERT INTO unmatched_questions (platform, text, at_ms) VALUES (?1, ?2, ?3)";
+
+constexpr std::string_view kLoadToken =
+    "SELECT access_token, refresh_token, expires_at_ms FROM tokens WHERE key = ?1";
+constexpr std::string_view kSaveToken =
+    "INSERT INTO tokens (key, access_token, refresh_token, expires_at_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
+    " ON CONFLICT (key) DO UPDATE SET access_token = excluded.access_token,"
+    " refresh_token = excluded.refresh_token, expires_at_ms = excluded.expires_at_ms,"
+    " updated_ms = excluded.updated_ms";
+
+constexpr std::string_view kNextTipoffSeq =
+    "INSERT INTO tipoff_sequences (month_key, last_seq) VALUES (?1, 1)"
+    " ON CONFLICT (month_key) DO UPDATE SET last_seq = tipoff_sequences.last_seq + 1"
+    " RETURNING last_seq";
+constexpr std::string_view kInsertTipoff =
+    "INSERT INTO tipoffs (code, report_json, identity_sealed, reporter_lookup, status, created_ms, updated_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)";
+constexpr std::string_view kInsertHistory =
+    "INSERT INTO tipoff_history (tipoff_id, status, changed_by, note, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
+constexpr std::string_view kTipoffIdByCode = "SELECT id FROM tipoffs WHERE code = ?1";
+constexpr std::string_view kTipoffByCode =
+    "SELECT id, code, report_json, identity_sealed, reporter_lookup, status, created_ms, updated_ms"
+    " FROM tipoffs WHERE code = ?1";
+constexpr std::string_view kListTipoffs =
+    "SELECT id, code, report_json, identity_sealed, reporter_lookup, status, created_ms, updated_ms"
+    " FROM tipoffs WHERE (?1 IS NULL OR status = ?1) AND created_ms >= ?2"
+    " ORDER BY created_ms DESC, id DESC LIMIT ?3";
+constexpr std::string_view kTipoffHistory =
+    "SELECT status, changed_by, note, at_ms FROM tipoff_history WHERE tipoff_id = ?1 ORDER BY id";
+constexpr std::string_view kUpdateTipoffStatus = "UPDATE tipoffs SET status = ?2, updated_ms = ?3 WHERE id = ?1";
+constexpr std::string_view kInsertForwardAttempt =
+    "INSERT INTO forward_attempts (tipoff_id, channel, target, ok, detail, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr std::string_view kForwardAttempts =
+    "SELECT f.channel, f.target, f.ok, f.detail, f.at_ms FROM forward_attempts f"
+    " JOIN tipoffs t ON t.id = f.tipoff_id WHERE t.code = ?1 ORDER BY f.id";
+
+constexpr std::string_view kHealthProbe =
+    "INSERT INTO store_health (id, probed_ms) VALUES (1, ?1)"
+    " ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
+
+// The first history row of every tip-off.
+constexpr std::string_view kFiledBy = "bot";
+
+// --- helpers -------------------------------------------------------------------------------------
+
+std::int64_t to_limit(std::size_t limit) {
+    constexpr auto max = static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    return static_cast<std::int64_t>(limit < max ? limit : max);
+}
+
+std::int64_t or_now(std::int64_t ms, std::int64_t now) {
+    return ms != 0 ? ms : now;
+}
+
+Platform platform_column(const Statement& stmt, int column) {
+    const auto name = stmt.text(column);
+    const auto platform = platform_from_string(name);
+    if (!platform) {
+        throw StoreError("sqlite: unknown platform name in the database");
+    }
+    return *platform;
+}
+
+tipoff::Status status_column(const Statement& stmt, int column) {
+    const auto name = stmt.text(column);
+    const auto status = tipoff::status_from_string(name);
+    if (!status) {
+        throw StoreError("sqlite: unknown tip-off status in the database");
+    }
+    return *status;
+}
+
+OutboxItem read_outbox_item(const Statement& stmt) {
+    OutboxItem item;
+    item.id = stmt.int64(0);
+    item.platform = platform_column(stmt, 1);
+    item.page_id = stmt.text(2);
+    item.user_id = stmt.text(3);
+    item.body = stmt.text(4);
+    item.message_json = stmt.text(5);
+    item.attempts = static_cast<int>(stmt.int64(6));
+    item.next_attempt_ms = stmt.int64(7);
+    item.trace_id = stmt.text(8);
+    item.inbox_id = stmt.int64(9);
+    return item;
+}
+
+void require_changed(const Connection& connection, std::string_view what) {
+    if (connection.changes() == 0) {
+        throw StoreError(std::string("sqlite: ") + std::string(what));
+    }
+}
+
+class SqliteStore final : public Store {
+public:
+    explicit SqliteStore(const SqliteOptions& options) : pool_(options) {
+        auto connection = pool_.acquire();
+        migrate(*connection);
+    }
+
+    // --- inbox -------------------------------------------------------------------------------
+
+    std::size_t commit_events(const std::vector<IncomingEvent>& events) override {
+        const std::vector<IncomingEvent>* one = &events;
+        return insert_batches(std::span(&one, 1)).front();
+    }
+
+    std::vector<std::size_t> commit_event_batches(
+        const std::vector<std::vector<IncomingEvent>>& batches) override {
+        std::vector<const std::vector<IncomingEvent>*> all;
+        all.reserve(batches.size());
+        for (const auto& batch : batches) {
+            all.push_back(&batch);
+        }
+        return insert_batches(all);
+    }
+
+    std::vector<InboxItem> pending_inbox(std::int64_t after_id, std::size_t limit) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kPendingInbox);
+        stmt.bind(1, after_id).bind(2, to_limit(limit));
+        std::vector<InboxItem> items;
+        while (stmt.step()) {
+            items.push_back(InboxItem{stmt.int64(0), stmt.text(1), stmt.text(2), stmt.text(3)});
+        }
+        return items;
+    }
+
+    // --- conversations -------------------------------------------------------------------------
+
+    std::optional<std::string> load_state(std::string_view user_key) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kLoadState);
+        stmt.bind(1, user_key);
+        if (!stmt.step()) {
+            return std::nullopt;
+        }
+        return stmt.text(0);
+    }
+
+    std::vector<std::string> commit_decision(const DecisionCommit& commit) override {
+        auto connection = pool_.acquire();
+        WriteTransaction tx(*connection);
+        const std::int64_t now = detail::now_ms();
+
+        if (commit.inbox_id != 0) {
+            connection->prepare(kMarkInboxHandled).bind(1, commit.inbox_id).bind(2, now).run();
+            if (connection->changes() == 0) {
+                auto stmt = connection->prepare(kInboxEvent);
+                stmt.bind(1, commit.inbox_id);
+                if (stmt.step()) {
+                    throw InboxAlreadyHandled("sqlite: inbox row already handled");
+                }
+                throw StoreError("sqlite: unknown inbox row");
+            }
+        }
+
+        if (!commit.user_key.empty()) {
+            const auto flags = detail::derive_state_flags(commit.state_json);
+            connection->prepare(kUpsertState)
+                .bind(1, commit.user_key)
+                .bind(2, commit.state_json)
+                .bind(3, now)
+                .bind(4, std::int64_t{flags.has_dialog ? 1 : 0})
+                .run();
+            if (const auto who = user_identity(*connection, commit)) {
+                connection->prepare(kUpsertUser)
+                    .bind(1, to_string(who->platform))
+                    .bind(2, who->page_id)
+                    .bind(3, who->user_id)
+                    .bind(4, commit.user_key)
+                    .bind(5, std::int64_t{flags.subscribed ? 1 : 0})
+                    .bind(6, now)
+                    .run();
+            }
+        }
+
+        std::vector<std::string> codes;
+        codes.reserve(commit.tipoffs.size());
+        for (const auto& tipoff : commit.tipoffs) {
+            codes.push_back(insert_tipoff(*connection, tipoff, or_now(tipoff.created_ms, now)));
+        }
+
+        for (const auto& out : commit.outbox) {
+            auto stmt = connection->prepare(kInsertOutbox);
+            stmt.bind(1, to_string(out.platform)).bind(2, out.page_id).bind(3, out.user_id);
+            if (codes.empty()) {
+                stmt.bind(4, out.body).bind(5, out.message_json);
+            } else {
+                stmt.bind(4, detail::substitute_ref_code(out.body, codes.back()))
+                    .bind(5, detail::substitute_ref_code(out.message_json, codes.back()));
+            }
+            stmt.bind(6, detail::to_string(out.deliver ? OutboxState::pending : OutboxState::sent))
+                .bind(7, std::int64_t{out.deliver ? 1 : 0})
+                .bind(8, now)
+                .bind(9, out.trace_id);
+            if (commit.inbox_id != 0) {
+                stmt.bind(10, commit.inbox_id);
+            } else {
+                stmt.bind_null(10);
+            }
+            stmt.bind(11, now);
+            if (out.deliver) {
+                stmt.bind_null(12);
+            } else {
+                stmt.bind(12, now);
+            }
+            stmt.run();
+        }
+
+        for (const auto& question : commit.unmatched) {
+            connection->prepare(kInsertUnmatched)
+                .bind(1, to_string(question.platform))
+                .bind(2, question.text)
+                .bind(3, or_now(question.at_ms, now))
+                .run();
+        }
+
+        tx.commit();
+        return codes;
+    }
+
+    std::string reserve_tipoff_code(std::int64_t now_ms) override {
+        auto connection = pool_.acquire();
+        WriteTransaction tx(*connection);
+        auto code = next_tipoff_code(*connection, or_now(now_ms, detail::now_ms()));
+        tx.commit();
+        return code;
+    }
+
+    std::vector<std::string> idle_dialog_users(std::int64_t idle_before_ms, std::size_t limit) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kIdleDialogUsers);
+        stmt.bind(1, idle_before_ms).bind(2, to_limit(limit));
+        std::vector<std::string> users;
+        while (stmt.step()) {
+            users.push_back(stmt.text(0));
+        }
+        return users;
+    }
+
+    // --- outbox --------------------------------------------------------------------------------
+
+    std::vector<OutboxItem> due_outbox(std::int64_t now_ms, std::size_t limit) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kDueOutbox);
+        stmt.bind(1, now_ms).bind(2, to_limit(limit));
+        std::vector<OutboxItem> items;
+        while (stmt.step()) {
+            items.push_back(read_outbox_item(stmt));
+        }
+        return items;
+    }
+
+    void mark_sending(std::int64_t id) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkSending).bind(1, id).run();
+            require_changed(c, "outbox row is not pending");
+        });
+    }
+
+    void mark_sent(std::int64_t id, std::string_view platform_message_id) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkSent).bind(1, id).bind(2, platform_message_id).bind(3, detail::now_ms()).run();
+            require_changed(c, "unknown outbox row");
+        });
+    }
+
+    void mark_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkRetry).bind(1, id).bind(2, next_attempt_ms).bind(3, detail::cap_error(error)).run();
+            require_changed(c, "unknown outbox row");
+        });
+    }
+
+    void mark_failed(std::int64_t id, OutboxState final_state, std::string_view error) override {
+        if (final_state != OutboxState::failed && final_state != OutboxState::unreachable) {
+            throw StoreError("sqlite: mark_failed needs a final state (failed or unreachable)");
+        }
+        write([&](Connection& c) {
+            c.prepare(kMarkFailed)
+                .bind(1, id)
+                .bind(2, detail::to_string(final_state))
+                .bind(3, detail::cap_error(error))
+                .run();
+            require_changed(c, "unknown outbox row");
+        });
+    }
+
+    std::size_t recover_sending() override {
+        std::size_t recovered = 0;
+        write([&](Connection& c) {
+            c.prepare(kRecoverSending).run();
+            recovered = static_cast<std::size_t>(c.changes());
+        });
+        return recovered;
+    }
+
+    std::vector<OutboxItem> outbox_for_inbox(std::int64_t inbox_id) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kOutboxForInbox);
+        stmt.bind(1, inbox_id);
+        std::vector<OutboxItem> items;
+        while (stmt.step()) {
+            items.push_back(read_outbox_item(stmt));
+        }
+        return items;
+    }
+
+    std::size_t outbox_depth() override { return count(kOutboxDepth); }
+    std::size_t inbox_depth() override { return count(kInboxDepth); }
+
+    // --- users ---------------------------------------------------------------------------------
+
+    void mark_unreachable(Platform platform, std::string_view user_id, std::string_view reason) override {
+        write([&](Connection& c) {
+            const std::int64_t now = detail::now_ms();
+            const auto capped = detail::cap_error(reason);
+            c.prepare(kMarkUnreachable).bind(1, to_string(platform)).bind(2, user_id).bind(3, capped).bind(4, now).run();
+            if (c.changes() == 0) {
+                c.prepare(kInsertUnreachable)
+                    .bind(1, to_string(platform))
+                    .bind(2, user_id)
+                    .bind(3, capped)
+                    .bind(4, now)
+                    .run();
+            }
+        });
+    }
+
+    std::vector<std::string> subscribers(Platform platform, std::string_view page_id) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kSubscribers);
+        stmt.bind(1, to_string(platform)).bind(2, page_id);
+        std::vector<std::string> users;
+        while (stmt.step()) {
+            users.push_back(stmt.text(0));
+        }
+        return users;
+    }
+
+    // --- platform tokens -----------------------------------------------------------------------
+
+    std::optional<TokenPair> load_token(std::string_view key) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kLoadToken);
+        stmt.bind(1, key);
+        if (!stmt.step()) {
+            return std::nullopt;
+        }
+        return TokenPair{stmt.text(0), stmt.text(1), stmt.int64(2)};
+    }
+
+    void save_token(std::string_view key, const TokenPair& pair) override {
+        write([&](Connection& c) {
+            c.prepare(kSaveToken)
+                .bind(1, key)
+                .bind(2, pair.access_token)
+                .bind(3, pair.refresh_token)
+                .bind(4, pair.expires_at_ms)
+                .bind(5, detail::now_ms())
+                .run();
+        });
+    }
+
+    // --- tip-offs ------------------------------------------------------------------------------
+
+    std::optional<TipoffRow> tipoff_by_code(std::string_view code) override {
+        auto connection = pool_.acquire();
+        const ReadTransaction tx(*connection);
+        std::optional<TipoffRow> row;
+        {
+            auto stmt = connection->prepare(kTipoffByCode);
+            stmt.bind(1, code);
+            if (!stmt.step()) {
+                return std::nullopt;
+            }
+            row = read_tipoff(stmt);
+        }
+        row->history = history(*connection, row->id);
+        return row;
+    }
+
+    std::vector<TipoffRow> list_tipoffs(const TipoffFilter& filter) override {
+        auto connection = pool_.acquire();
+        const ReadTransaction tx(*connection);
+        std::vector<TipoffRow> rows;
+        {
+            auto stmt = connection->prepare(kListTipoffs);
+            if (filter.status) {
+                stmt.bind(1, tipoff::to_string(*filter.status));
+            } else {
+                stmt.bind_null(1);
+            }
+            stmt.bind(2, filter.since_ms).bind(3, to_limit(filter.limit));
+            while (stmt.step()) {
+                rows.push_back(read_tipoff(stmt));
+            }
+        }
+        for (auto& row : rows) {
+            row.history = history(*connection, row.id);
+        }
+        return rows;
+    }
+
+    void change_tipoff_status(std::string_view code, const StatusChange& change) override {
+        write([&](Connection& c) {
+            const std::int64_t id = tipoff_id(c, code);
+            const std::int64_t at = or_now(change.at_ms, detail::now_ms());
+            const auto status = tipoff::to_string(change.status);
+            c.prepare(kUpdateTipoffStatus).bind(1, id).bind(2, status).bind(3, at).run();
+            c.prepare(kInsertHistory).bind(1, id).bind(2, status).bind(3, change.by).bind(4, change.note).bind(5, at).run();
+        });
+    }
+
+    void record_forward_attempt(std::string_view code, std::string_view channel, std::string_view target, bool ok,
+                                std::string_view detail_text, std::int64_t at_ms) override {
+        write([&](Connection& c) {
+            const std::int64_t id = tipoff_id(c, code);
+            c.prepare(kInsertForwardAttempt)
+                .bind(1, id)
+                .bind(2, channel)
+                .bind(3, target)
+                .bind(4, std::int64_t{ok ? 1 : 0})
+                .bind(5, detail::cap_error(detail_text))
+                .bind(6, or_now(at_ms, detail::now_ms()))
+                .run();
+        });
+    }
+
+    std::vector<ForwardAttempt> forward_attempts(std::string_view code) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kForwardAttempts);
+        stmt.bind(1, code);
+        std::vector<ForwardAttempt> attempts;
+        while (stmt.step()) {
+            attempts.push_back(ForwardAttempt{stmt.text(0), stmt.text(1), stmt.int64(2) != 0, stmt.text(3),
+                                              stmt.int64(4)});
+        }
+        return attempts;
+    }
+
+    // --- health --------------------------------------------------------------------------------
+
+    bool writable() override {
+        try {
+            write([](Connection& c) { c.prepare(kHealthProbe).bind(1, detail::now_ms()).run(); });
+            return true;
+        } catch (const std::exception&) {
+            return false;
+        }
+    }
+
+private:
+    struct UserIdentity {
+        Platform platform = Platform::cli;
+        std::string page_id;
+        std::string user_id;
+    };
+
+    std::vector<std::size_t> insert_batches(std::span<const std::vector<IncomingEvent>* const> batches) {
+        std::vector<std::size_t> fresh(batches.size(), 0);
+        bool any = false;
+        for (const auto* batch : batches) {
+            any = any || !batch->empty();
+        }
+        if (!any) {
+            return fresh;
+        }
+        auto connection = pool_.acquire();
+        WriteTransaction tx(*connection);
+        const std::int64_t now = detail::now_ms();
+        for (std::size_t i = 0; i < batches.size(); ++i) {
+            for (const auto& event : *batches[i]) {
+                auto stmt = connection->prepare(kInsertInbox);
+                if (event.dedup_key.empty()) {
+                    stmt.bind_null(1);
+                } else {
+                    stmt.bind(1, event.dedup_key);
+                }
+                stmt.bind(2, event.user_key).bind(3, event.event_json).bind(4, event.trace_id).bind(5, now);
+                stmt.run();
+                fresh[i] += static_cast<std::size_t>(connection->changes());
+            }
+        }
+        tx.commit();  // durable from here on (synchronous=FULL)
+        return fresh;
+    }
+
+    template <typename Fn>
+    void write(Fn&& fn) {
+        auto connection = pool_.acquire();
+        WriteTransaction tx(*connection);
+        std::forward<Fn>(fn)(*connection);
+        tx.commit();
+    }
+
+    std::size_t count(std::string_view sql) {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(sql);
+        return stmt.step() ? static_cast<std::size_t>(stmt.int64(0)) : 0;
+    }
+
+    static void migrate(Connection& connection) {
+        WriteTransaction tx(connection);
+        connection.exec(kCreateMigrationsTable);
+        std::int64_t current = 0;
+        {
+            auto stmt = connection.prepare(kMaxMigration);
+            if (stmt.step()) {
+                current = stmt.int64(0);
+            }
+        }
+        const auto all = migrations::sqlite();
+        const std::int64_t latest = all.empty() ? 0 : all.back().version;
+        if (current > latest) {
+            throw StoreError("sqlite: the database schema (version " + std::to_string(current) +
+                             ") is newer than this program (version " + std::to_string(latest) + ")");
+        }
+        for (const auto& migration : all) {
+            if (migration.version <= current) {
+                continue;
+            }
+            const std::string sql(migration.sql);
+            connection.exec(sql.c_str());
+            connection.prepare(kRecordMigration)
+                .bind(1, std::int64_t{migration.version})
+                .bind(2, migration.name)
+                .bind(3, detail::now_ms())
+                .run();
+        }
+        tx.commit();
+    }
+
+    // Platform, page and user of the commit's user: given, or read from the inbox event.
+    static std::optional<UserIdentity> user_identity(Connection& connection, const DecisionCommit& commit) {
+        if (!commit.user_id.empty()) {
+            return UserIdentity{commit.platform, commit.page_id, commit.user_id};
+        }
+        if (commit.inbox_id == 0) {
+            return std::nullopt;
+        }
+        auto stmt = connection.prepare(kInboxEvent);
+        stmt.bind(1, commit.inbox_id);
+        if (!stmt.step()) {
+            return std::nullopt;
+        }
+        const auto event = event_from_json(stmt.text(0));
+        if (!event || event->user_id.empty()) {
+            return std::nullopt;
+        }
+        return UserIdentity{event->platform, event->page_id, event->user_id};
+    }
+
+    static std::string next_tipoff_code(Connection& connection, std::int64_t at_ms) {
+        const int month = detail::vietnam_month_key(at_ms);
+        auto stmt = connection.prepare(kNextTipoffSeq);
+        stmt.bind(1, std::int64_t{month});
+        if (!stmt.step()) {
+            throw StoreError("sqlite: no tip-off sequence number");
+        }
+        const std::int64_t seq = stmt.int64(0);
+        stmt.run();  // finish the statement so the write is complete before the next one
+        return detail::format_tipoff_code(month, seq);
+    }
+
+    static std::string insert_tipoff(Connection& connection, const NewTipoff& tipoff, std::int64_t created_ms) {
+        std::string code = tipoff.code.empty() ? next_tipoff_code(connection, created_ms) : tipoff.code;
+        tipoff::Report report = tipoff.report;
+        report.reporter = {};  // identity only ever sealed
+        const auto received = tipoff::to_string(tipoff::Status::received);
+        connection.prepare(kInsertTipoff)
+            .bind(1, code)
+            .bind(2, tipoff::report_to_json(report))
+            .bind_blob(3, tipoff.identity_sealed)
+            .bind(4, tipoff.reporter_lookup)
+            .bind(5, received)
+            .bind(6, created_ms)
+            .run();
+        const std::int64_t id = connection.last_insert_id();
+        connection.prepare(kInsertHistory)
+            .bind(1, id)
+            .bind(2, received)
+            .bind(3, kFiledBy)
+            .bind(4, std::string_view{})
+            .bind(5, created_ms)
+            .run();
+        return code;
+    }
+
+    static std::int64_t tipoff_id(Connection& connection, std::string_view code) {
+        auto stmt = connection.prepare(kTipoffIdByCode);
+        stmt.bind(1, code);
+        if (!stmt.step()) {
+            throw StoreError("sqlite: unknown tip-off code");
+        }
+        return stmt.int64(0);
+    }
+
+    static TipoffRow read_tipoff(const Statement& stmt) {
+        TipoffRow row;
+        row.id = stmt.int64(0);
+        row.code = stmt.text(1);
+        auto report = tipoff::report_from_json(stmt.text(2));
+        if (!report) {
+            throw StoreError("sqlite: unreadable report_json in tip-off " + row.code);
+        }
+        row.report = std::move(*report);
+        row.identity_sealed = stmt.blob(3);
+        row.reporter_lookup = stmt.text(4);
+        row.status = status_column(stmt, 5);
+        row.created_ms = stmt.int64(6);
+        row.updated_ms = stmt.int64(7);
+        return row;
+    }
+
+    static std::vector<StatusChange> history(Connection& connection, std::int64_t tipoff_id) {
+        auto stmt = connection.prepare(kTipoffHistory);
+        stmt.bind(1, tipoff_id);
+        std::vector<StatusChange> changes;
+        while (stmt.step()) {
+            changes.push_back(StatusChange{status_column(stmt, 0), stmt.text(1), stmt.text(2), stmt.int64(3)});
+        }
+        return changes;
+    }
+
+    ConnectionPool pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite(const SqliteOptions& options) {
+    if (sqlite3_threadsafe() == 0) {
+        throw StoreError("sqlite: the SQLite library was built without thread support");
+    }
+    return std::make_unique<SqliteStore>(options);
+}
+
+}  // namespace pgibot::store

@@ -1,0 +1,626 @@
+// The SQLite store against real database files: one fresh file per test.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bot/store/migrations/migrations.hpp"
+#include "bot/store/store.hpp"
+#include "tests/bot/store/temp_db.hpp"
+
+namespace pgibot::store {
+namespace {
+
+using testing::RawDb;
+using testing::TempDb;
+
+// 2025-07-10T03:00:00Z: July in Hanoi.
+constexpr std::int64_t kJuly2025 = 1752116400000;
+// 2025-06-30T17:30:00Z: still June 30 in UTC, already July 1 in Hanoi.
+constexpr std::int64_t kJuly1HanoiJune30Utc = 1751304600000;
+// 2025-06-15T03:00:00Z.
+constexpr std::int64_t kJune2025 = 1749956400000;
+
+Store::IncomingEvent incoming(std::string dedup_key, std::string user_key = "facebook:p1:u1") {
+    return Store::IncomingEvent{std::move(dedup_key), std::move(user_key), R"({"kind":"message"})", "trace"};
+}
+
+NewOutbox reply(std::string user_id, std::string body, bool deliver = true) {
+    NewOutbox out;
+    out.platform = Platform::facebook;
+    out.page_id = "p1";
+    out.user_id = std::move(user_id);
+    out.body = std::move(body);
+    out.message_json = R"({"text":"hi"})";
+    out.trace_id = "trace";
+    out.deliver = deliver;
+    return out;
+}
+
+DecisionCommit decision(std::int64_t inbox_id, std::string user_key, std::string state_json = "{}") {
+    DecisionCommit commit;
+    commit.inbox_id = inbox_id;
+    commit.user_key = std::move(user_key);
+    commit.state_json = std::move(state_json);
+    return commit;
+}
+
+NewTipoff new_tipoff(std::int64_t created_ms) {
+    NewTipoff t;
+    t.report.platform = Platform::zalo;
+    t.report.page_id = "oa1";
+    t.report.kind = tipoff::PollutionKind::burning;
+    t.report.description = "Đốt rác ban đêm";
+    t.report.commune_name = "Phường Đông Kinh";
+    t.report.reporter.platform_user_id = "secret-user";
+    t.report.reporter.phone = "0900000000";
+    t.identity_sealed = std::string("\x01\x00\xff sealed", 9);
+    t.reporter_lookup = "lookup-hash";
+    t.created_ms = created_ms;
+    return t;
+}
+
+std::vector<std::int64_t> ids(const std::vector<OutboxItem>& items) {
+    std::vector<std::int64_t> out;
+    for (const auto& item : items) {
+        out.push_back(item.id);
+    }
+    return out;
+}
+
+class SqliteStoreTest : public ::testing::Test {
+protected:
+    std::unique_ptr<Store> open() { return open_sqlite(SqliteOptions{db_.path(), true, 5000}); }
+
+    // Commits one event and returns its inbox id.
+    std::int64_t inbox_row(Store& store, const std::string& dedup_key, const std::string& user_key) {
+        EXPECT_EQ(store.commit_events({incoming(dedup_key, user_key)}), 1U);
+        const auto rows = store.pending_inbox(0, 1000);
+        EXPECT_FALSE(rows.empty());
+        return rows.empty() ? 0 : rows.back().id;
+    }
+
+    TempDb db_;
+};
+
+// --- schema -------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, MigrationsAreAppliedOnceAndReopenIsIdempotent) {
+    open().reset();
+    open().reset();
+    auto store = open();
+    RawDb raw(db_.path());
+    const auto all = migrations::sqlite();
+    ASSERT_FALSE(all.empty());
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM schema_migrations"), static_cast<long long>(all.size()));
+    EXPECT_EQ(raw.number("SELECT MAX(version) FROM schema_migrations"), all.back().version);
+    EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
+    EXPECT_TRUE(store->writable());
+}
+
+TEST_F(SqliteStoreTest, MigrationVersionsIncrease) {
+    int previous = 0;
+    for (const auto& migration : migrations::sqlite()) {
+        EXPECT_GT(migration.version, previous) << migration.name;
+        EXPECT_FALSE(migration.sql.empty());
+        previous = migration.version;
+    }
+}
+
+TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerVersion) {
+    open().reset();
+    {
+        RawDb raw(db_.path());
+        raw.exec("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (9999, 'future', 0)");
+    }
+    EXPECT_THROW(open(), StoreError);
+}
+
+TEST_F(SqliteStoreTest, RejectsAnEmptyPath) {
+    EXPECT_THROW(open_sqlite(SqliteOptions{"", true, 100}), StoreError);
+}
+
+// --- inbox --------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, DedupSurvivesARestart) {
+    {
+        auto store = open();
+        EXPECT_EQ(store->commit_events({incoming("a"), incoming("b")}), 2U);
+        EXPECT_EQ(store->commit_events({incoming("a")}), 0U);
+    }
+    auto store = open();
+    EXPECT_EQ(store->commit_events({incoming("a"), incoming("c")}), 1U);
+    const auto rows = store->pending_inbox(0, 100);
+    ASSERT_EQ(rows.size(), 3U);
+    EXPECT_LT(rows[0].id, rows[1].id);
+    EXPECT_LT(rows[1].id, rows[2].id);
+    EXPECT_EQ(rows[0].user_key, "facebook:p1:u1");
+    EXPECT_EQ(rows[0].event_json, R"({"kind":"message"})");
+    EXPECT_EQ(rows[0].trace_id, "trace");
+    EXPECT_EQ(store->inbox_depth(), 3U);
+}
+
+TEST_F(SqliteStoreTest, BatchCommitCountsNewRowsPerBatch) {
+    auto store = open();
+    store->commit_events({incoming("old")});
+    const auto counts = store->commit_event_batches({
+        {incoming("a"), incoming("b")},
+        {incoming("a"), incoming("c"), incoming("old")},
+        {},
+        {incoming("d"), incoming("d")},
+        {incoming(""), incoming("")},  // no key: never deduplicated
+    });
+    EXPECT_EQ(counts, (std::vector<std::size_t>{2, 1, 0, 1, 2}));
+    EXPECT_EQ(store->inbox_depth(), 7U);
+    EXPECT_EQ(store->commit_event_batches({}), std::vector<std::size_t>{});
+    EXPECT_EQ(store->commit_event_batches({{}, {}}), (std::vector<std::size_t>{0, 0}));
+}
+
+TEST_F(SqliteStoreTest, PendingInboxHonoursCursorLimitAndHandled) {
+    auto store = open();
+    store->commit_events({incoming("1"), incoming("2"), incoming("3"), incoming("4")});
+    const auto all = store->pending_inbox(0, 100);
+    ASSERT_EQ(all.size(), 4U);
+    store->commit_decision(decision(all[1].id, "facebook:p1:u1"));
+
+    const auto first_two = store->pending_inbox(0, 2);
+    ASSERT_EQ(first_two.size(), 2U);
+    EXPECT_EQ(first_two[0].id, all[0].id);
+    EXPECT_EQ(first_two[1].id, all[2].id);  // handled row skipped
+    const auto after = store->pending_inbox(all[2].id, 100);
+    ASSERT_EQ(after.size(), 1U);
+    EXPECT_EQ(after[0].id, all[3].id);
+    EXPECT_EQ(store->inbox_depth(), 3U);
+}
+
+// --- decisions ----------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, DecisionCommitsStateOutboxAndUnmatched) {
+    auto store = open();
+    const auto inbox_id = inbox_row(*store, "m1", "facebook:p1:u1");
+    auto commit = decision(inbox_id, "facebook:p1:u1", R"({"greeted":true})");
+    commit.outbox = {reply("u1", "one"), reply("u1", "two"), reply("u1", "printed", false)};
+    commit.unmatched = {Unmatched{Platform::facebook, "xe rác mấy giờ?", 0}};
+    EXPECT_TRUE(store->commit_decision(commit).empty());
+
+    EXPECT_EQ(store->load_state("facebook:p1:u1"), std::optional<std::string>(R"({"greeted":true})"));
+    EXPECT_FALSE(store->load_state("facebook:p1:nobody"));
+    EXPECT_EQ(store->inbox_depth(), 0U);
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+
+    const auto recorded = store->outbox_for_inbox(inbox_id);
+    ASSERT_EQ(recorded.size(), 3U);
+    EXPECT_EQ(recorded[0].body, "one");
+    EXPECT_EQ(recorded[2].body, "printed");
+    EXPECT_EQ(recorded[0].inbox_id, inbox_id);
+    EXPECT_EQ(recorded[0].platform, Platform::facebook);
+    EXPECT_EQ(recorded[0].message_json, R"({"text":"hi"})");
+    EXPECT_EQ(store->outbox_depth(), 2U);  // the record-only row is not to be sent
+
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.text("SELECT state FROM outbox WHERE body = 'printed'"), "sent");
+    EXPECT_EQ(raw.text("SELECT text FROM unmatched_questions"), "xe rác mấy giờ?");
+
+    // State is replaced by the next decision.
+    store->commit_decision(decision(0, "facebook:p1:u1", R"({"greeted":false})"));
+    EXPECT_EQ(store->load_state("facebook:p1:u1"), std::optional<std::string>(R"({"greeted":false})"));
+}
+
+TEST_F(SqliteStoreTest, SecondDecisionForTheSameInboxRowIsRejectedWhole) {
+    auto store = open();
+    const auto inbox_id = inbox_row(*store, "m1", "facebook:p1:u1");
+    auto commit = decision(inbox_id, "facebook:p1:u1", R"({"n":1})");
+    commit.outbox = {reply("u1", "one")};
+    store->commit_decision(commit);
+
+    commit.state_json = R"({"n":2})";
+    EXPECT_THROW(store->commit_decision(commit), InboxAlreadyHandled);
+    EXPECT_EQ(store->outbox_for_inbox(inbox_id).size(), 1U);
+    EXPECT_EQ(store->load_state("facebook:p1:u1"), std::optional<std::string>(R"({"n":1})"));
+
+    EXPECT_THROW(store->commit_decision(decision(987654, "facebook:p1:u1")), StoreError);
+}
+
+TEST_F(SqliteStoreTest, FailedDecisionLeavesNothingBehind) {
+    auto store = open();
+    const auto inbox_id = inbox_row(*store, "m1", "zalo:oa1:u1");
+    {
+        RawDb raw(db_.path());
+        raw.exec("CREATE TRIGGER injected_failure BEFORE INSERT ON unmatched_questions "
+                 "BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+    }
+    auto commit = decision(inbox_id, "zalo:oa1:u1", R"({"subscribed":true,"dialog":"{}"})");
+    commit.platform = Platform::zalo;
+    commit.page_id = "oa1";
+    commit.user_id = "u1";
+    commit.outbox = {reply("u1", "Mã {ref_code}")};
+    commit.tipoffs = {new_tipoff(kJuly2025)};
+    commit.unmatched = {Unmatched{Platform::zalo, "?", 1}};
+    EXPECT_THROW(store->commit_decision(commit), StoreError);
+
+    EXPECT_EQ(store->inbox_depth(), 1U);
+    EXPECT_FALSE(store->load_state("zalo:oa1:u1"));
+    EXPECT_TRUE(store->outbox_for_inbox(inbox_id).empty());
+    EXPECT_TRUE(store->list_tipoffs({}).empty());
+    EXPECT_TRUE(store->subscribers(Platform::zalo, "oa1").empty());
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox"), 0);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM tipoff_history"), 0);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM tipoff_sequences"), 0);
+
+    // The same decision goes through once the fault is gone, on the same store.
+    raw.exec("DROP TRIGGER injected_failure");
+    const auto codes = store->commit_decision(commit);
+    ASSERT_EQ(codes.size(), 1U);
+    EXPECT_EQ(codes[0], "LS-2507-0001");
+    EXPECT_EQ(store->outbox_for_inbox(inbox_id).at(0).body, "Mã LS-2507-0001");
+}
+
+TEST_F(SqliteStoreTest, IdleDialogUsers) {
+    auto store = open();
+    store->commit_decision(decision(0, "a", R"({"dialog":"{\"step\":\"kind\"}"})"));
+    store->commit_decision(decision(0, "b", R"({"dialog":""})"));
+    store->commit_decision(decision(0, "c", R"({"dialog":"{}"})"));
+    const auto far_future = std::int64_t{1} << 60;
+    auto idle = store->idle_dialog_users(far_future, 10);
+    std::sort(idle.begin(), idle.end());
+    EXPECT_EQ(idle, (std::vector<std::string>{"a", "c"}));
+    EXPECT_TRUE(store->idle_dialog_users(0, 10).empty());  // touched after the cut-off
+    EXPECT_EQ(store->idle_dialog_users(far_future, 1).size(), 1U);
+
+    store->commit_decision(decision(0, "a", R"({"dialog":""})"));  // the draft ended
+    EXPECT_EQ(store->idle_dialog_users(far_future, 10), std::vector<std::string>{"c"});
+}
+
+// --- outbox -------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, OutboxKeepsEachUsersOrder) {
+    auto store = open();
+    auto commit = decision(0, "facebook:p1:a");
+    commit.outbox = {reply("a", "a1"), reply("a", "a2"), reply("b", "b1"), reply("a", "a3")};
+    store->commit_decision(commit);
+    const auto rows = store->due_outbox(std::int64_t{1} << 60, 100);
+    ASSERT_EQ(rows.size(), 2U);  // the head of each user's queue only
+    EXPECT_EQ(rows[0].body, "a1");
+    EXPECT_EQ(rows[1].body, "b1");
+    const auto a1 = rows[0].id;
+    const auto b1 = rows[1].id;
+    const auto now = std::int64_t{1} << 60;
+
+    store->mark_sending(a1);
+    EXPECT_EQ(ids(store->due_outbox(now, 100)), std::vector<std::int64_t>{b1});  // a2 waits for a1
+    store->mark_sent(a1, "mid.1");
+    auto due = store->due_outbox(now, 100);
+    ASSERT_EQ(due.size(), 2U);
+    EXPECT_EQ(due[0].body, "a2");
+    const auto a2 = due[0].id;
+
+    EXPECT_EQ(store->due_outbox(now, 1).size(), 1U);  // limit
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.text("SELECT platform_message_id FROM outbox WHERE id = " + std::to_string(a1)), "mid.1");
+    EXPECT_NE(raw.text("SELECT sent_ms FROM outbox WHERE id = " + std::to_string(a1)), "");
+}
+
+TEST_F(SqliteStoreTest, RetryBackoffAndFinalStates) {
+    auto store = open();
+    auto commit = decision(0, "facebook:p1:a");
+    commit.outbox = {reply("a", "a1"), reply("a", "a2")};
+    store->commit_decision(commit);
+    const auto now = std::int64_t{1} << 50;
+    const auto a1 = store->due_outbox(now, 10).at(0);
+    EXPECT_EQ(a1.attempts, 0);
+
+    store->mark_sending(a1.id);
+    store->mark_retry(a1.id, now + 30000, "HTTP 500");
+    EXPECT_TRUE(store->due_outbox(now, 10).empty());  // a1 backs off; a2 stays behind it
+    auto later = store->due_outbox(now + 30000, 10);
+    ASSERT_EQ(later.size(), 1U);
+    EXPECT_EQ(later[0].id, a1.id);
+    EXPECT_EQ(later[0].attempts, 1);
+    EXPECT_EQ(later[0].next_attempt_ms, now + 30000);
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.text("SELECT last_error FROM outbox WHERE id = " + std::to_string(a1.id)), "HTTP 500");
+
+    store->mark_sending(a1.id);
+    store->mark_failed(a1.id, OutboxState::failed, "gave up");
+    const auto next = store->due_outbox(now, 10);  // a failed row no longer blocks its user
+    ASSERT_EQ(next.size(), 1U);
+    EXPECT_EQ(next[0].body, "a2");
+    store->mark_failed(next[0].id, OutboxState::unreachable, "551");
+    EXPECT_TRUE(store->due_outbox(now + 30000, 10).empty());
+    EXPECT_EQ(store->outbox_depth(), 0U);
+    EXPECT_EQ(raw.text("SELECT state FROM outbox WHERE id = " + std::to_string(a1.id)), "failed");
+    EXPECT_EQ(raw.text("SELECT attempts FROM outbox WHERE id = " + std::to_string(a1.id)), "2");
+    EXPECT_EQ(raw.text("SELECT state FROM outbox WHERE id = " + std::to_string(next[0].id)), "unreachable");
+
+    EXPECT_THROW(store->mark_failed(a1.id, OutboxState::pending, "x"), StoreError);
+    EXPECT_THROW(store->mark_sent(424242, "mid"), StoreError);
+    EXPECT_THROW(store->mark_retry(424242, 0, "x"), StoreError);
+}
+
+TEST_F(SqliteStoreTest, RecoverSendingAfterACrash) {
+    const auto now = std::int64_t{1} << 50;
+    std::int64_t a1 = 0;
+    {
+        auto store = open();
+        auto commit = decision(0, "facebook:p1:a");
+        commit.outbox = {reply("a", "a1"), reply("b", "b1"), reply("c", "c1")};
+        store->commit_decision(commit);
+        const auto due = store->due_outbox(now, 10);
+        ASSERT_EQ(due.size(), 3U);
+        a1 = due[0].id;
+        store->mark_sending(due[0].id);
+        store->mark_sending(due[1].id);
+        EXPECT_THROW(store->mark_sending(due[1].id), StoreError);  // already claimed
+        EXPECT_EQ(store->due_outbox(now, 10).size(), 1U);
+    }  // "crash": two rows left in sending
+    auto store = open();
+    EXPECT_EQ(store->recover_sending(), 2U);
+    EXPECT_EQ(store->recover_sending(), 0U);
+    const auto due = store->due_outbox(now, 10);
+    ASSERT_EQ(due.size(), 3U);
+    EXPECT_EQ(due[0].id, a1);
+    EXPECT_EQ(due[0].attempts, 0);
+}
+
+// --- users --------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, SubscribersFollowStateAndReachability) {
+    auto store = open();
+    auto subscribe = [&](const std::string& user, bool on) {
+        auto commit = decision(0, "zalo:oa1:" + user, on ? R"({"subscribed":true})" : R"({"subscribed":false})");
+        commit.platform = Platform::zalo;
+        commit.page_id = "oa1";
+        commit.user_id = user;
+        store->commit_decision(commit);
+    };
+    subscribe("u1", true);
+    subscribe("u2", true);
+    subscribe("u3", false);
+    EXPECT_EQ(store->subscribers(Platform::zalo, "oa1"), (std::vector<std::string>{"u1", "u2"}));
+    EXPECT_TRUE(store->subscribers(Platform::zalo, "other-oa").empty());
+    EXPECT_TRUE(store->subscribers(Platform::facebook, "oa1").empty());
+
+    store->mark_unreachable(Platform::zalo, "u2", "unfollowed");
+    store->mark_unreachable(Platform::zalo, "never-seen", "?");  // recorded, harmless
+    EXPECT_EQ(store->subscribers(Platform::zalo, "oa1"), std::vector<std::string>{"u1"});
+    subscribe("u2", true);  // still subscribed: still unreachable
+    EXPECT_EQ(store->subscribers(Platform::zalo, "oa1"), std::vector<std::string>{"u1"});
+    subscribe("u2", false);
+    subscribe("u2", true);  // subscribing again makes them reachable again
+    EXPECT_EQ(store->subscribers(Platform::zalo, "oa1"), (std::vector<std::string>{"u1", "u2"}));
+    subscribe("u1", false);
+    EXPECT_EQ(store->subscribers(Platform::zalo, "oa1"), std::vector<std::string>{"u2"});
+}
+
+TEST_F(SqliteStoreTest, SubscriberIdentityComesFromTheInboxEvent) {
+    auto store = open();
+    Event event;
+    event.platform = Platform::facebook;
+    event.kind = EventKind::message;
+    event.page_id = "page9";
+    event.user_id = "psid7";
+    event.text = "đăng ký";
+    event.dedup_key = "mid.1";
+    ASSERT_EQ(store->commit_events({Store::IncomingEvent{event.dedup_key, event.user_key(), event_to_json(event),
+                                                         "t"}}),
+              1U);
+    const auto row = store->pending_inbox(0, 1).at(0);
+    store->commit_decision(decision(row.id, row.user_key, R"({"subscribed":true})"));
+    EXPECT_EQ(store->subscribers(Platform::facebook, "page9"), std::vector<std::string>{"psid7"});
+}
+
+// --- tokens -------------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, TokensRoundTrip) {
+    auto store = open();
+    EXPECT_FALSE(store->load_token("zalo:oa1"));
+    store->save_token("zalo:oa1", TokenPair{"access-1", "refresh-1", 1000});
+    store->save_token("zalo:oa1", TokenPair{"access-2", "refresh-2", 2000});
+    store->save_token("zalo:oa2", TokenPair{"other", "other-r", 5});
+    const auto pair = open()->load_token("zalo:oa1");
+    ASSERT_TRUE(pair);
+    EXPECT_EQ(pair->access_token, "access-2");
+    EXPECT_EQ(pair->refresh_token, "refresh-2");
+    EXPECT_EQ(pair->expires_at_ms, 2000);
+}
+
+// --- tip-offs -----------------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, TipoffCodesUseAPerMonthSequenceInVietnamTime) {
+    auto store = open();
+    EXPECT_EQ(store->reserve_tipoff_code(kJune2025), "LS-2506-0001");
+    EXPECT_EQ(store->reserve_tipoff_code(kJuly1HanoiJune30Utc), "LS-2507-0001");
+    EXPECT_EQ(store->reserve_tipoff_code(kJune2025), "LS-2506-0002");
+    EXPECT_EQ(open()->reserve_tipoff_code(kJuly2025), "LS-2507-0002");  // survives a restart
+
+    // Reserved and allocated codes share the sequence.
+    auto commit = decision(0, "zalo:oa1:u1");
+    commit.tipoffs = {new_tipoff(kJuly2025), new_tipoff(kJuly2025)};
+    commit.tipoffs[1].code = store->reserve_tipoff_code(kJuly2025);
+    EXPECT_EQ(commit.tipoffs[1].code, "LS-2507-0003");
+    EXPECT_EQ(store->commit_decision(commit), (std::vector<std::string>{"LS-2507-0004", "LS-2507-0003"}));
+}
+
+TEST_F(SqliteStoreTest, TipoffSequenceGrowsPastFourDigits) {
+    auto store = open();
+    {
+        RawDb raw(db_.path());
+        raw.exec("INSERT INTO tipoff_sequences (month_key, last_seq) VALUES (202507, 9999)");
+    }
+    EXPECT_EQ(store->reserve_tipoff_code(kJuly2025), "LS-2507-10000");
+}
+
+TEST_F(SqliteStoreTest, TipoffIsStoredWithoutIdentityAndWithHistory) {
+    auto store = open();
+    const auto inbox_id = inbox_row(*store, "m1", "zalo:oa1:u1");
+    auto commit = decision(inbox_id, "zalo:oa1:u1");
+    commit.tipoffs = {new_tipoff(kJuly2025)};
+    commit.outbox = {reply("u1", R"({"text":"Mã phản ánh: {ref_code}"})")};
+    const auto codes = store->commit_decision(commit);
+    ASSERT_EQ(codes.size(), 1U);
+    EXPECT_EQ(store->outbox_for_inbox(inbox_id).at(0).body, R"({"text":"Mã phản ánh: )" + codes[0] + "\"}");
+
+    const auto row = store->tipoff_by_code(codes[0]);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->code, codes[0]);
+    EXPECT_EQ(row->status, tipoff::Status::received);
+    EXPECT_EQ(row->created_ms, kJuly2025);
+    EXPECT_EQ(row->updated_ms, kJuly2025);
+    EXPECT_EQ(row->identity_sealed, std::string("\x01\x00\xff sealed", 9));
+    EXPECT_EQ(row->reporter_lookup, "lookup-hash");
+    EXPECT_EQ(row->report.description, "Đốt rác ban đêm");
+    EXPECT_EQ(row->report.kind, tipoff::PollutionKind::burning);
+    EXPECT_TRUE(row->report.reporter.platform_user_id.empty());
+    EXPECT_TRUE(row->report.reporter.phone.empty());
+    ASSERT_EQ(row->history.size(), 1U);
+    EXPECT_EQ(row->history[0].status, tipoff::Status::received);
+    EXPECT_EQ(row->history[0].at_ms, kJuly2025);
+
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.text("SELECT instr(report_json, 'secret-user') FROM tipoffs"), "0");
+    EXPECT_EQ(raw.text("SELECT instr(report_json, '0900000000') FROM tipoffs"), "0");
+    EXPECT_FALSE(store->tipoff_by_code("LS-0000-0000"));
+}
+
+TEST_F(SqliteStoreTest, StatusChangesAppendHistory) {
+    auto store = open();
+    auto commit = decision(0, "zalo:oa1:u1");
+    commit.tipoffs = {new_tipoff(kJuly2025)};
+    const auto code = store->commit_decision(commit).at(0);
+
+    store->change_tipoff_status(code, StatusChange{tipoff::Status::forwarded, "router", "email", kJuly2025 + 10});
+    store->change_tipoff_status(code, StatusChange{tipoff::Status::resolved, "officer", "đã xử lý", kJuly2025 + 20});
+    const auto row = store->tipoff_by_code(code);
+    ASSERT_TRUE(row);
+    EXPECT_EQ(row->status, tipoff::Status::resolved);
+    EXPECT_EQ(row->updated_ms, kJuly2025 + 20);
+    ASSERT_EQ(row->history.size(), 3U);
+    EXPECT_EQ(row->history[1].status, tipoff::Status::forwarded);
+    EXPECT_EQ(row->history[1].by, "router");
+    EXPECT_EQ(row->history[2].note, "đã xử lý");
+    EXPECT_EQ(row->history[2].at_ms, kJuly2025 + 20);
+
+    EXPECT_THROW(store->change_tipoff_status("LS-9999-9999", StatusChange{}), StoreError);
+    EXPECT_EQ(store->tipoff_by_code(code)->history.size(), 3U);
+}
+
+TEST_F(SqliteStoreTest, ListTipoffsFiltersNewestFirst) {
+    auto store = open();
+    auto commit = decision(0, "zalo:oa1:u1");
+    commit.tipoffs = {new_tipoff(kJune2025), new_tipoff(kJuly2025), new_tipoff(kJuly2025 + 1000)};
+    const auto codes = store->commit_decision(commit);
+    ASSERT_EQ(codes.size(), 3U);
+    store->change_tipoff_status(codes[1], StatusChange{tipoff::Status::rejected, "officer", "", kJuly2025 + 5});
+
+    auto all = store->list_tipoffs({});
+    ASSERT_EQ(all.size(), 3U);
+    EXPECT_EQ(all[0].code, codes[2]);
+    EXPECT_EQ(all[1].code, codes[1]);
+    EXPECT_EQ(all[2].code, codes[0]);
+    EXPECT_EQ(all[1].history.size(), 2U);
+
+    TipoffFilter received;
+    received.status = tipoff::Status::received;
+    EXPECT_EQ(store->list_tipoffs(received).size(), 2U);
+    TipoffFilter since;
+    since.since_ms = kJuly2025;
+    EXPECT_EQ(store->list_tipoffs(since).size(), 2U);
+    TipoffFilter limited;
+    limited.limit = 1;
+    ASSERT_EQ(store->list_tipoffs(limited).size(), 1U);
+    EXPECT_EQ(store->list_tipoffs(limited)[0].code, codes[2]);
+}
+
+TEST_F(SqliteStoreTest, ForwardAttemptsAreRecorded) {
+    auto store = open();
+    auto commit = decision(0, "zalo:oa1:u1");
+    commit.tipoffs = {new_tipoff(kJuly2025)};
+    const auto code = store->commit_decision(commit).at(0);
+    store->record_forward_attempt(code, "email", "moitruong@example.vn", false, "SMTP 451", kJuly2025 + 1);
+    store->record_forward_attempt(code, "email", "moitruong@example.vn", true, "250 OK", kJuly2025 + 2);
+    const auto attempts = store->forward_attempts(code);
+    ASSERT_EQ(attempts.size(), 2U);
+    EXPECT_FALSE(attempts[0].ok);
+    EXPECT_EQ(attempts[0].detail, "SMTP 451");
+    EXPECT_TRUE(attempts[1].ok);
+    EXPECT_EQ(attempts[1].channel, "email");
+    EXPECT_EQ(attempts[1].target, "moitruong@example.vn");
+    EXPECT_EQ(attempts[1].at_ms, kJuly2025 + 2);
+    EXPECT_TRUE(store->forward_attempts("LS-0000-0000").empty());
+    EXPECT_THROW(store->record_forward_attempt("LS-0000-0000", "email", "x", true, "", 1), StoreError);
+}
+
+// --- health and concurrency ----------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, WritableIsFalseWhileTheWriteLockIsHeldElsewhere) {
+    auto store = open_sqlite(SqliteOptions{db_.path(), false, 20});
+    EXPECT_TRUE(store->writable());
+    RawDb other(db_.path());
+    other.exec("BEGIN IMMEDIATE");
+    EXPECT_FALSE(store->writable());
+    EXPECT_THROW(store->commit_events({incoming("x")}), StoreError);
+    EXPECT_EQ(store->inbox_depth(), 0U);  // readers are not blocked (WAL)
+    other.exec("ROLLBACK");
+    EXPECT_TRUE(store->writable());
+    EXPECT_EQ(store->commit_events({incoming("x")}), 1U);
+}
+
+TEST_F(SqliteStoreTest, TwoStoresWriteTheSameFileConcurrently) {
+    auto first = open();
+    auto second = open();  // another "process" on the same file
+    constexpr int kThreads = 4;
+    constexpr int kEventsPerThread = 40;
+    std::atomic<int> errors{0};
+    std::vector<std::string> codes[kThreads];
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+        threads.emplace_back([&, t] {
+            Store& store = (t % 2 == 0) ? *first : *second;
+            try {
+                for (int i = 0; i < kEventsPerThread; ++i) {
+                    const std::string user = "facebook:p1:t" + std::to_string(t);
+                    // Every thread commits the shared keys too: each must be stored exactly once.
+                    store.commit_event_batches({{incoming("t" + std::to_string(t) + "-" + std::to_string(i), user)},
+                                                {incoming("shared-" + std::to_string(i), user)}});
+                    auto commit = decision(0, user, R"({"n":)" + std::to_string(i) + "}");
+                    commit.outbox = {reply("t" + std::to_string(t), "r" + std::to_string(i))};
+                    if (i % 10 == 0) {
+                        commit.tipoffs = {new_tipoff(kJuly2025)};
+                    }
+                    for (auto& code : store.commit_decision(commit)) {
+                        codes[t].push_back(code);
+                    }
+                    (void)store.pending_inbox(0, 10);
+                    (void)store.due_outbox(std::int64_t{1} << 50, 10);
+                }
+            } catch (const std::exception& e) {
+                ADD_FAILURE() << e.what();
+                ++errors;
+            }
+        });
+    }
+    for (auto& thread : threads) {
+        thread.join();
+    }
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(first->inbox_depth(), static_cast<std::size_t>(kThreads * kEventsPerThread + kEventsPerThread));
+    EXPECT_EQ(second->outbox_depth(), static_cast<std::size_t>(kThreads * kEventsPerThread));
+    std::set<std::string> unique;
+    for (const auto& list : codes) {
+        unique.insert(list.begin(), list.end());
+    }
+    EXPECT_EQ(unique.size(), static_cast<std::size_t>(kThreads * kEventsPerThread / 10));
+    EXPECT_EQ(first->list_tipoffs({}).size(), unique.size());
+    EXPECT_EQ(*unique.begin(), "LS-2507-0001");
+    for (int t = 0; t < kThreads; ++t) {
+        EXPECT_EQ(second->load_state("facebook:p1:t" + std::to_string(t)),
+                  std::optional<std::string>(R"({"n":)" + std::to_string(kEventsPerThread - 1) + "}"));
+    }
+}
+
+}  // namespace
+}  // namespace pgibot::store

@@ -1,0 +1,61 @@
+#include <gtest/gtest.h>
+
+#include "bot/store/detail.hpp"
+
+namespace pgibot::store::detail {
+namespace {
+
+TEST(StoreDetail, VietnamMonthUsesUtcPlusSeven) {
+    // 2025-06-30T16:59:59.999Z is 23:59:59.999 in Hanoi; one millisecond later it is July there.
+    EXPECT_EQ(vietnam_month_key(1751302799999), 202506);
+    EXPECT_EQ(vietnam_month_key(1751302800000), 202507);
+    // New year: 2025-12-31T17:00:00Z is 2026-01-01 00:00 in Hanoi.
+    EXPECT_EQ(vietnam_month_key(1767200400000), 202601);
+    EXPECT_EQ(vietnam_month_key(1767200399999), 202512);
+}
+
+TEST(StoreDetail, TipoffCodeFormat) {
+    EXPECT_EQ(format_tipoff_code(202507, 1), "LS-2507-0001");
+    EXPECT_EQ(format_tipoff_code(202611, 42), "LS-2611-0042");
+    EXPECT_EQ(format_tipoff_code(203001, 9999), "LS-3001-9999");
+    EXPECT_EQ(format_tipoff_code(202507, 10000), "LS-2507-10000");
+}
+
+TEST(StoreDetail, StateFlags) {
+    EXPECT_TRUE(derive_state_flags(R"({"subscribed":true,"dialog":""})").subscribed);
+    EXPECT_FALSE(derive_state_flags(R"({"subscribed":true,"dialog":""})").has_dialog);
+    EXPECT_TRUE(derive_state_flags(R"({"subscribed":false,"dialog":"{\"step\":1}"})").has_dialog);
+    EXPECT_FALSE(derive_state_flags(R"({"subscribed":"yes"})").subscribed);
+    EXPECT_FALSE(derive_state_flags("not json").subscribed);
+    EXPECT_FALSE(derive_state_flags("").has_dialog);
+}
+
+TEST(StoreDetail, RefCodeSubstitution) {
+    EXPECT_EQ(substitute_ref_code("Mã: {ref_code}. Lưu {ref_code}!", "LS-2507-0001"),
+              "Mã: LS-2507-0001. Lưu LS-2507-0001!");
+    EXPECT_EQ(substitute_ref_code("none", "X"), "none");
+}
+
+TEST(StoreDetail, ErrorsAreCappedOnACharacterBoundary) {
+    const std::string long_error(3000, 'a');
+    std::string vietnamese;
+    for (int i = 0; i < 1000; ++i) {
+        vietnamese += "ệ";  // 3 bytes each
+    }
+    const auto capped = cap_error(vietnamese);
+    EXPECT_LE(capped.size(), kMaxErrorLength);
+    EXPECT_EQ(capped.size() % 3, 0U);
+    EXPECT_EQ(cap_error("short"), "short");
+    EXPECT_EQ(cap_error(long_error).size(), kMaxErrorLength);
+}
+
+TEST(StoreDetail, OutboxStateNames) {
+    for (const auto s : {OutboxState::pending, OutboxState::sending, OutboxState::sent, OutboxState::failed,
+                         OutboxState::unreachable}) {
+        EXPECT_EQ(outbox_state_from_string(to_string(s)), s);
+    }
+    EXPECT_FALSE(outbox_state_from_string("bogus"));
+}
+
+}  // namespace
+}  // namespace pgibot::store::detail
