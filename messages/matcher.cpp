@@ -81,10 +81,10 @@ struct Matcher::Index {
     std::vector<std::uint32_t> folded_of;
 
     std::unordered_map<std::uint64_t, std::uint32_t> terms;  // term_key -> term index
-    std::vector<float> term_weight;                          // idf * kind weight (for the question's own weight)
+    std::vector<double> term_weight;                         // idf * kind weight (for the question's own weight)
     std::vector<std::uint32_t> postings_begin;               // CSR offsets, size terms + 1
     std::vector<Posting> postings;
-    float unknown_weight = 0;
+    double unknown_weight = 0;
 
     std::uint32_t syllable_id(const std::string& s) {
         auto [it, fresh] = syllables.try_emplace(s, static_cast<std::uint32_t>(folded_of.size()));
@@ -169,9 +169,9 @@ Matcher::Matcher(const Catalogue& catalogue, const Normalizer& normalizer) {
     auto idf = [&](double doc_freq) { return std::log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5)); };
     index->term_weight.resize(df.size());
     for (std::size_t t = 0; t < df.size(); ++t) {
-        index->term_weight[t] = static_cast<float>(idf(df[t]) * kind_weight(term_kind[t]));
+        index->term_weight[t] = idf(df[t]) * kind_weight(term_kind[t]);
     }
-    index->unknown_weight = static_cast<float>(idf(0) * kUnknownShare);
+    index->unknown_weight = idf(0) * kUnknownShare;
 
     // Postings in CSR layout: one contiguous array, offsets per term.
     index->postings_begin.assign(df.size() + 1, 0);
@@ -293,7 +293,7 @@ MatchResult Matcher::match(std::string_view question) const {
 
     result.top.reserve(count);
     for (std::size_t i = 0; i < count; ++i) result.top.push_back(Scored{ix.topics[best[i]], topic_score[best[i]]});
-    const bool tie = count > 1 && topic_score[best[1]] >= kTieRatio * top;
+    const bool tie = count > 1 && static_cast<double>(topic_score[best[1]]) >= kTieRatio * top;
     if (tie) {
         result.verdict = MatchResult::Verdict::ambiguous;
         // Keep only the candidates close enough to be worth asking about.

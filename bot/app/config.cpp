@@ -270,9 +270,18 @@ void read_rest(TableReader& root, Config& c) {
         r.string("key_file", key_file);
         if (!key_file.empty()) c.tipoffs.key_file = resolve(c.file.parent_path(), key_file);
         r.boolean("create_key_file", c.tipoffs.create_key_file);
-        r.integer("forward_max_attempts", c.tipoffs.forward_max_attempts, 1, 100);
         r.skip("routing");
         r.skip("smtp");
+        r.skip("forwarding");
+        if (t->contains("routing") || t->contains("smtp") || t->contains("forwarding")) {
+            try {
+                c.tipoffs.forwarding =
+                    std::make_shared<const tipoffs::ForwardingConfig>(tipoffs::parse_forwarding_config(*t));
+            } catch (const std::exception& e) {
+                // The message already names the key and the line.
+                r.errors().push_back(ConfigError{"", 0, "", e.what()});
+            }
+        }
     }
 }
 
@@ -280,8 +289,8 @@ void read_rest(TableReader& root, Config& c) {
 
 std::string ConfigError::describe() const {
     std::string out = file;
-    if (line > 0) out += ":" + std::to_string(line);
-    out += ": ";
+    if (!file.empty() && line > 0) out += ":" + std::to_string(line);
+    if (!file.empty()) out += ": ";
     if (!key.empty()) out += key + ": ";
     out += message;
     return out;

@@ -10,6 +10,8 @@
 
 #include <toml++/toml.h>
 
+#include "bot/tipoffs/forwarder.hpp"
+
 namespace pgibot::app {
 
 struct ServerConfig {
@@ -72,8 +74,9 @@ struct ChatConfig {
 struct TipoffsConfig {
     std::filesystem::path key_file;       // used when PGIBOT_DATA_KEY is not set
     bool create_key_file = false;         // embedded default: create it on first start
-    int forward_max_attempts = 8;
-    // [tipoffs.routing] and [tipoffs.smtp] are validated by bot/tipoffs from the parsed document.
+    // [tipoffs.routing], [tipoffs.smtp] and [tipoffs.forwarding] belong to bot/tipoffs/forwarder.hpp,
+    // which validates them from the parsed document; absent routing: reports are stored, not forwarded.
+    std::shared_ptr<const tipoffs::ForwardingConfig> forwarding;
 };
 
 struct Config {

@@ -1,6 +1,7 @@
 // The SQLite store against real database files: one fresh file per test.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <string>
@@ -299,6 +300,12 @@ TEST_F(SqliteStoreTest, OutboxKeepsEachUsersOrder) {
     const auto a2 = due[0].id;
 
     EXPECT_EQ(store->due_outbox(now, 1).size(), 1U);  // limit
+    store->mark_sending(a2);
+    store->mark_sent(a2, "mid.2");
+    due = store->due_outbox(now, 100);
+    ASSERT_EQ(due.size(), 2U);
+    EXPECT_EQ(due[0].body, "b1");
+    EXPECT_EQ(due[1].body, "a3");
     RawDb raw(db_.path());
     EXPECT_EQ(raw.text("SELECT platform_message_id FROM outbox WHERE id = " + std::to_string(a1)), "mid.1");
     EXPECT_NE(raw.text("SELECT sent_ms FROM outbox WHERE id = " + std::to_string(a1)), "");

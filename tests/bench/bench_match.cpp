@@ -1,0 +1,61 @@
+// Match latency per question over the full real catalogue (messages/content). Run by hand:
+//   build/<dir>/tests/bench/bench_match
+// Target: <= 20 µs per question (normalisation included).
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "messages/content.hpp"
+#include "messages/matcher.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using pgibot::messages::load_content;
+
+std::vector<std::string> questions() {
+    const fs::path dir = fs::path(PGIBOT_SOURCE_DIR) / "tests" / "messages";
+    const fs::path path = fs::exists(dir / "questions.tsv") ? dir / "questions.tsv" : dir / "sample_questions.tsv";
+    std::vector<std::string> out;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (line.empty() || line.front() == '#') continue;
+        out.push_back(line.substr(0, line.rfind('\t')));
+    }
+    return out;
+}
+
+void BM_MatchQuestion(benchmark::State& state) {
+    const auto loaded = load_content(fs::path(PGIBOT_SOURCE_DIR) / "messages" / "content");
+    if (!loaded.content) {
+        state.SkipWithError("messages/content has problems: run the content tests");
+        return;
+    }
+    const auto& matcher = *loaded.content->matcher;
+    const auto qs = questions();
+    if (qs.empty()) {
+        state.SkipWithError("no questions");
+        return;
+    }
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto r = matcher.match(qs[i]);
+        benchmark::DoNotOptimize(r);
+        i = (i + 1 == qs.size()) ? 0 : i + 1;
+    }
+    state.SetItemsProcessed(state.iterations());
+    state.counters["us_per_question"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * 1e-6,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["topics"] = static_cast<double>(loaded.content->catalogue->topics.size());
+}
+BENCHMARK(BM_MatchQuestion);
+
+}  // namespace
+
+BENCHMARK_MAIN();
