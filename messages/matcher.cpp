@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <cstdlib>
 #include <cstdint>
 #include <string>
 #include <unordered_map>
@@ -23,21 +24,31 @@ namespace pgibot::messages {
 
 namespace {
 
+#ifdef PGIBOT_MATCHER_TUNING
+double tuning_param(const char* name, double value) {
+    const char* env = std::getenv(name);
+    return env != nullptr ? std::atof(env) : value;
+}
+#define PGIBOT_PARAM(name, value) const double name = tuning_param(#name, value)
+#else
+#define PGIBOT_PARAM(name, value) constexpr double name = value
+#endif
+
 // BM25 parameters. Documents are short (3-15 syllables), so length normalisation is damped.
-constexpr double kK1 = 1.2;
-constexpr double kB = 0.5;
+PGIBOT_PARAM(kK1, 1.2);
+PGIBOT_PARAM(kB, 0.5);
 // Term weights by kind, relative to a folded unigram.
-constexpr double kFoldedUnigram = 1.0;
-constexpr double kAccentedUnigram = 0.6;
-constexpr double kFoldedBigram = 0.8;
-constexpr double kAccentedBigram = 0.5;
+PGIBOT_PARAM(kFoldedUnigram, 1.0);
+PGIBOT_PARAM(kAccentedUnigram, 0.6);
+PGIBOT_PARAM(kFoldedBigram, 0.8);
+PGIBOT_PARAM(kAccentedBigram, 0.5);
 // Weight of a question syllable the catalogue has never seen, as a share of the rarest term's idf:
 // unknown words ("vàng", "bóng đá") are evidence that the question is about something else.
-constexpr double kUnknownShare = 0.7;
+PGIBOT_PARAM(kUnknownShare, 0.7);
 
 // Verdict thresholds, tuned on tests/messages/questions.tsv (see the accuracy test).
-constexpr double kMinConfidence = 0.42;  // share of the question's weight the best document explains
-constexpr double kTieRatio = 0.92;       // runner-up within this share of the best: ask which one
+PGIBOT_PARAM(kMinConfidence, 0.42);  // share of the question's weight the best document explains
+PGIBOT_PARAM(kTieRatio, 0.92);       // runner-up within this share of the best: ask which one
 
 enum class Kind : std::uint64_t { folded_unigram = 0, accented_unigram = 1, folded_bigram = 2, accented_bigram = 3 };
 
@@ -45,7 +56,7 @@ constexpr std::uint64_t term_key(Kind kind, std::uint32_t a, std::uint32_t b = 0
     return (static_cast<std::uint64_t>(kind) << 62) | (static_cast<std::uint64_t>(a) << 31) | b;
 }
 
-constexpr double kind_weight(Kind kind) {
+double kind_weight(Kind kind) {
     switch (kind) {
         case Kind::folded_unigram: return kFoldedUnigram;
         case Kind::accented_unigram: return kAccentedUnigram;
@@ -69,18 +80,59 @@ struct StringHash {
     std::size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
 };
 
+// Open-addressing table from term key to term index: question scoring does ~30 look-ups, and a flat
+// array with linear probing keeps them within a cache line or two (std::unordered_map chases nodes).
+class TermTable {
+public:
+    void build(const std::unordered_map<std::uint64_t, std::uint32_t>& terms) {
+        std::size_t size = 16;
+        while (size < terms.size() * 2) size *= 2;
+        mask_ = size - 1;
+        keys_.assign(size, kEmpty);
+        values_.assign(size, 0);
+        for (const auto& [key, value] : terms) {
+            std::size_t slot = hash(key) & mask_;
+            while (keys_[slot] != kEmpty) slot = (slot + 1) & mask_;
+            keys_[slot] = key;
+            values_[slot] = value;
+        }
+    }
+    // The term index, or -1 when the catalogue never uses this term.
+    [[nodiscard]] std::int64_t find(std::uint64_t key) const {
+        if (keys_.empty()) return -1;
+        for (std::size_t slot = hash(key) & mask_;; slot = (slot + 1) & mask_) {
+            if (keys_[slot] == key) return values_[slot];
+            if (keys_[slot] == kEmpty) return -1;
+        }
+    }
+
+private:
+    static constexpr std::uint64_t kEmpty = ~std::uint64_t{0};  // no key has all bits set: ids are < 2^31 - 1
+    static std::size_t hash(std::uint64_t k) {
+        k ^= k >> 33;  // murmur3 finaliser: spreads the packed ids over the low bits
+        k *= 0xff51afd7ed558ccdULL;
+        k ^= k >> 33;
+        return static_cast<std::size_t>(k);
+    }
+    std::vector<std::uint64_t> keys_;
+    std::vector<std::uint32_t> values_;
+    std::size_t mask_ = 0;
+};
+
 }  // namespace
 
 struct Matcher::Index {
     Normalizer normalizer;  // a copy: the matcher must not outlive someone else's normaliser
     std::vector<const Topic*> topics;
     std::vector<std::uint32_t> doc_topic;
+    std::vector<std::uint32_t> topic_docs_begin;  // a topic's documents are contiguous: [begin[t], begin[t + 1])
 
     // Syllable strings (accented and folded share one id space) and, per id, the id of its folded form.
     std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> syllables;
     std::vector<std::uint32_t> folded_of;
 
-    std::unordered_map<std::uint64_t, std::uint32_t> terms;  // term_key -> term index
+    std::unordered_map<std::uint64_t, std::uint32_t> terms;  // term_key -> term index (build time)
+    TermTable term_table;                                    // the same, for question time
     std::vector<double> term_weight;                         // idf * kind weight (for the question's own weight)
     std::vector<std::uint32_t> postings_begin;               // CSR offsets, size terms + 1
     std::vector<Posting> postings;
@@ -193,6 +245,12 @@ Matcher::Matcher(const Catalogue& catalogue, const Normalizer& normalizer) {
         }
         index->doc_topic.push_back(docs[d].topic);
     }
+    index->term_table.build(index->terms);
+    index->topic_docs_begin.assign(index->topics.size() + 1, 0);
+    for (const auto t : index->doc_topic) ++index->topic_docs_begin[t + 1];
+    for (std::size_t t = 0; t < index->topics.size(); ++t) {
+        index->topic_docs_begin[t + 1] += index->topic_docs_begin[t];
+    }
     index_ = std::move(index);
 }
 
@@ -209,7 +267,7 @@ MatchResult Matcher::match(std::string_view question) const {
     thread_local std::vector<std::int64_t> accented;  // -1: syllable unknown to the catalogue
     thread_local std::vector<std::int64_t> folded;
     doc_score.assign(ix.doc_topic.size(), 0.0F);
-    topic_score.assign(ix.topics.size(), 0.0F);
+    topic_score.resize(ix.topics.size());
     keys.clear();
     accented.clear();
     folded.clear();
@@ -239,10 +297,11 @@ MatchResult Matcher::match(std::string_view question) const {
     auto add_term = [&](std::uint64_t key) {
         if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;
         keys.push_back(key);
-        const auto it = ix.terms.find(key);
-        if (it == ix.terms.end()) return;
-        self += ix.term_weight[it->second];
-        for (auto p = ix.postings_begin[it->second]; p < ix.postings_begin[it->second + 1]; ++p) {
+        const auto term = ix.term_table.find(key);
+        if (term < 0) return;
+        const auto t = static_cast<std::size_t>(term);
+        self += ix.term_weight[t];
+        for (auto p = ix.postings_begin[t]; p < ix.postings_begin[t + 1]; ++p) {
             doc_score[ix.postings[p].doc] += ix.postings[p].contribution;
         }
     };
@@ -271,9 +330,10 @@ MatchResult Matcher::match(std::string_view question) const {
         }
     }
 
-    for (std::size_t d = 0; d < doc_score.size(); ++d) {
-        float& t = topic_score[ix.doc_topic[d]];
-        t = std::max(t, doc_score[d]);
+    for (std::size_t t = 0; t < ix.topics.size(); ++t) {
+        float best_doc = 0;
+        for (auto d = ix.topic_docs_begin[t]; d < ix.topic_docs_begin[t + 1]; ++d) best_doc = std::max(best_doc, doc_score[d]);
+        topic_score[t] = best_doc;
     }
     std::array<std::uint32_t, 3> best{};
     std::size_t count = 0;

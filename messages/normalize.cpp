@@ -59,9 +59,9 @@ bool is_word(Cp cp) {
            (cat >= UTF8PROC_CATEGORY_ND && cat <= UTF8PROC_CATEGORY_NO);
 }
 
-bool is_digit(Cp cp) { return utf8proc_category(cp) == UTF8PROC_CATEGORY_ND; }
+bool is_digit(Cp cp) { return cp < 0x80 ? (cp >= '0' && cp <= '9') : utf8proc_category(cp) == UTF8PROC_CATEGORY_ND; }
 
-int combining_class(Cp cp) { return utf8proc_get_property(cp)->combining_class; }
+int combining_class(Cp cp) { return cp < 0x300 ? 0 : utf8proc_get_property(cp)->combining_class; }
 
 // Appends the compatibility decomposition of `cp`, case-folded, dropping default-ignorables
 // (soft hyphen, zero-width joiners, variation selectors) so they cannot split or glue words.
@@ -188,22 +188,49 @@ bool all_digits(std::string_view token) {
     return !token.empty() && std::all_of(token.begin(), token.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-// Splits folded code points into canonical NFC syllables.
-void tokenize(std::string_view text, std::vector<std::string>& tokens) {
-    std::vector<Cp> raw;
-    raw.reserve(text.size());
-    decode(text, raw);
-    std::vector<Cp> cps;
-    cps.reserve(raw.size() + 8);
-    for (const Cp cp : raw) decompose_folded(fix_lookalike(cp), cps);
-    for (Cp& cp : cps) cp = fix_lookalike(cp);  // case folding may produce ð from Ð
+bool is_ascii_token(const std::vector<Cp>& cps) {
+    return std::all_of(cps.begin(), cps.end(), [](Cp c) { return c < 0x80; });
+}
 
-    std::vector<Cp> word;
-    std::vector<Cp> placed;
+// Splits text into canonical NFC syllables. ASCII, most of every chat message, takes a fast path
+// without utf8proc look-ups; buffers are per thread because this runs for every incoming question.
+void tokenize(std::string_view text, std::vector<std::string>& tokens) {
+    thread_local std::vector<Cp> cps;
+    thread_local std::vector<Cp> word;
+    thread_local std::vector<Cp> placed;
+    cps.clear();
+    word.clear();
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    auto left = static_cast<utf8proc_ssize_t>(text.size());
+    while (left > 0) {
+        if (*p < 0x80) {
+            const Cp c = *p;
+            cps.push_back(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+            ++p;
+            --left;
+            continue;
+        }
+        Cp cp = 0;
+        const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+        if (n <= 0) {
+            cps.push_back(kReplacement);
+            ++p;
+            --left;
+            continue;
+        }
+        p += n;
+        left -= n;
+        const auto before = cps.size();
+        decompose_folded(fix_lookalike(cp), cps);
+        for (auto i = before; i < cps.size(); ++i) cps[i] = fix_lookalike(cps[i]);  // folding may yield ð
+    }
+
     auto flush = [&] {
         if (word.empty()) return;
         std::string token;
-        if (place_tone(word, placed)) {
+        if (is_ascii_token(word)) {
+            for (const Cp c : word) token += static_cast<char>(c);
+        } else if (place_tone(word, placed)) {
             compose_append(placed, token);
         } else {
             compose_append(word, token);
@@ -213,9 +240,9 @@ void tokenize(std::string_view text, std::vector<std::string>& tokens) {
     };
     for (std::size_t i = 0; i < cps.size(); ++i) {
         const Cp cp = cps[i];
-        if (is_word(cp)) {
+        if (cp < 0x80 ? ((cp >= 'a' && cp <= 'z') || (cp >= '0' && cp <= '9')) : is_word(cp)) {
             word.push_back(cp);
-        } else if (is_mark(cp)) {
+        } else if (cp >= 0x80 && is_mark(cp)) {
             if (!word.empty()) word.push_back(cp);
         } else if ((cp == '.' || cp == ',') && !word.empty() && is_digit(word.back()) && i + 1 < cps.size() &&
                    is_digit(cps[i + 1])) {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "bot/app/config.hpp"
+#include "bot/channels/facebook/facebook_channel.hpp"
 #include "bot/store/store.hpp"
 #include "bot/tipoffs/vault.hpp"
 #include "messages/content.hpp"
@@ -16,5 +17,7 @@ std::shared_ptr<const messages::Content> load_content_or_report(const Config& co
 std::unique_ptr<store::Store> open_store_or_report(const Config& config);
 std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config);
 std::int64_t wall_ms();
+// The Facebook channel settings: ids from the config, secrets from the environment.
+channels::FacebookOptions facebook_options_from(const Config& config, const Secrets& secrets);
 
 }  // namespace pgibot::app

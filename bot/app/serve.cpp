@@ -20,6 +20,7 @@
 #include "bot/app/commands.hpp"
 #include "bot/app/telemetry.hpp"
 #include "bot/channels/facebook/facebook_channel.hpp"
+#include "bot/channels/facebook/profile.hpp"
 #include "bot/channels/web/web_channel.hpp"
 #include "bot/channels/zalo/zalo_channel.hpp"
 #include "bot/http/client.hpp"
@@ -117,6 +118,17 @@ http::Handler webhook_route(channels::Channel& channel, pipeline::Committer& com
 
 }  // namespace
 
+channels::FacebookOptions facebook_options_from(const Config& config, const Secrets& secrets) {
+    channels::FacebookOptions o;
+    o.page_id = config.facebook.page_id;
+    o.app_id = config.facebook.app_id;
+    o.graph_api_base = config.facebook.graph_api_base;
+    o.app_secret = secrets.facebook_app_secret;
+    o.verify_token = secrets.facebook_verify_token;
+    o.page_token = secrets.facebook_page_token;
+    return o;
+}
+
 int run_serve(const std::string& config_file) {
     // Signals are taken synchronously by this thread (sigwait); every thread started below inherits
     // the mask, so no handler runs on a random thread.
@@ -154,20 +166,21 @@ int run_serve(const std::string& config_file) {
 
     http::CurlClient client;
     std::unique_ptr<channels::FacebookChannel> facebook;
+    std::unique_ptr<channels::ZaloTokenManager> zalo_tokens;
     std::unique_ptr<channels::ZaloChannel> zalo;
     std::unique_ptr<channels::WebChannel> web;
-    if (config.facebook.enabled) {
-        channels::FacebookOptions o;
-        o.page_id = config.facebook.page_id;
-        o.app_id = config.facebook.app_id;
-        o.graph_api_base = config.facebook.graph_api_base;
-        o.app_secret = secrets.facebook_app_secret;
-        o.verify_token = secrets.facebook_verify_token;
-        o.page_token = secrets.facebook_page_token;
-        facebook = std::make_unique<channels::FacebookChannel>(std::move(o), client);
-    }
+    const channels::FacebookOptions facebook_options = facebook_options_from(config, secrets);
+    if (config.facebook.enabled) facebook = std::make_unique<channels::FacebookChannel>(facebook_options, client);
     if (config.zalo.enabled) {
-        zalo = make_zalo_channel(config, secrets, client, *store);
+        channels::ZaloOptions o;
+        o.app_id = config.zalo.app_id;
+        o.api_base = config.zalo.api_base;
+        o.oauth_base = config.zalo.oauth_base;
+        o.oa_secret_key = secrets.zalo_oa_secret_key;
+        o.app_secret = secrets.zalo_app_secret;
+        zalo_tokens = std::make_unique<channels::ZaloTokenManager>(
+            o, client, *store, store::TokenPair{secrets.zalo_access_token, secrets.zalo_refresh_token, 0});
+        zalo = std::make_unique<channels::ZaloChannel>(o, client, *zalo_tokens);
     }
     if (config.chat.enabled) web = std::make_unique<channels::WebChannel>();
 
@@ -186,14 +199,9 @@ int run_serve(const std::string& config_file) {
     sender_options.retry.base = std::chrono::milliseconds(config.pipeline.retry_base_ms);
     sender_options.retry.cap = std::chrono::milliseconds(config.pipeline.retry_max_ms);
     pipeline::SenderHooks sender_hooks;
-    sender_hooks.on_auth_error = [&zalo, &health](Platform p) {
-        if (p == Platform::zalo && zalo) {
-            const bool ok = zalo_force_refresh(*zalo);
-            health.zalo_token_ok = ok;
-            return ok;
-        }
-        return false;
-    };
+    // The Zalo channel refreshes its token itself on -216/-220 and resends once; a Facebook page token
+    // cannot be refreshed by the bot. Either way an auth outcome reaching the sender is final.
+    sender_hooks.on_auth_error = [](Platform) { return false; };
     sender_hooks.on_attempt = [&telemetry](Platform p, channels::SendOutcome o, double s) {
         telemetry.send_attempt(to_string(p), channels::to_string(o), s);
     };
@@ -246,7 +254,7 @@ int run_serve(const std::string& config_file) {
     });
     if (facebook) {
         router->add("GET", "/webhooks/facebook", [&facebook](http::Request&& request, http::Responder respond) {
-            facebook::QueryMap query(request.query.begin(), request.query.end());
+            channels::facebook::QueryMap query(request.query.begin(), request.query.end());
             if (auto challenge = facebook->verify_handshake(query)) {
                 respond(http::Response::text(200, *challenge));
             } else {
@@ -330,12 +338,22 @@ int run_serve(const std::string& config_file) {
                     for (const auto& key : store->idle_dialog_users(idle_before, 100)) {
                         if (auto e = timer_event_for(key, "timer.tipoff_expiry")) dispatcher.submit(std::move(*e));
                     }
-                    if (zalo) health.zalo_token_ok = zalo_refresh_if_needed(*zalo);
+                    if (zalo_tokens) {
+                        zalo_tokens->refresh_if_needed(wall_ms());
+                        health.zalo_token_ok = zalo_tokens->healthy();
+                    }
                 }
                 if (facebook && config.facebook.subscription_check_minutes > 0 &&
                     now - last_subscription_check >= std::chrono::minutes(config.facebook.subscription_check_minutes)) {
                     last_subscription_check = now;
-                    health.facebook_subscribed = facebook_subscription_ok(*facebook, client);
+                    const auto status = channels::facebook::check_subscription(client, facebook_options);
+                    // Meta drops a subscription after an hour of failed deliveries: say so loudly.
+                    if (status.checked) {
+                        health.facebook_subscribed = status.subscribed;
+                        if (!status.subscribed) spdlog::error("facebook: page subscription lost: {}", status.detail);
+                    } else {
+                        spdlog::warn("facebook: subscription check failed: {}", status.detail);
+                    }
                 }
             } catch (const std::exception& e) {
                 spdlog::error("housekeeping: {}", e.what());

@@ -113,12 +113,17 @@ void Router::set_body_limit(std::string path, std::size_t bytes) {
 Router::Found Router::find(std::string_view method, std::string_view path) const {
     Found found;
     const auto by_path = routes_.find(path);
-    if (by_path == routes_.end()) return found;
+    if (by_path == routes_.end()) {
+        if (fallback_) found.handler = &fallback_;
+        return found;
+    }
     found.path_known = true;
     const auto by_method = by_path->second.find(method);
     if (by_method != by_path->second.end()) found.handler = &by_method->second;
     return found;
 }
+
+void Router::set_fallback(Handler handler) { fallback_ = std::move(handler); }
 
 std::size_t Router::body_limit_for(std::string_view path, std::size_t fallback) const {
     const auto it = limits_.find(path);

@@ -51,6 +51,8 @@ public:
     void add(std::string method, std::string path, Handler handler);
     // Per-path body limit (default: ServerOptions::body_limit).
     void set_body_limit(std::string path, std::size_t bytes);
+    // Handler for paths with no route, any method (instead of 404). For test fakes, not the bot.
+    void set_fallback(Handler handler);
 
     struct Found {
         const Handler* handler = nullptr;
@@ -64,6 +66,7 @@ public:
 private:
     std::map<std::string, std::map<std::string, Handler, std::less<>>, std::less<>> routes_;  // path -> method -> h
     std::map<std::string, std::size_t, std::less<>> limits_;
+    Handler fallback_;
 };
 
 struct TlsOptions {

@@ -184,7 +184,7 @@ std::string format_tipoff_list(const std::vector<store::TipoffRow>& rows, ListFo
     return out;
 }
 
-std::string format_tipoff_show(const store::TipoffRow& row, const std::vector<ForwardAttemptView>& attempts,
+std::string format_tipoff_show(const store::TipoffRow& row, const std::vector<store::ForwardAttempt>& attempts,
                                ShowFormat format, const ShowOptions& options) {
     std::optional<tipoff::ReporterIdentity> identity;
     bool open_failed = false;

@@ -12,16 +12,6 @@
 
 namespace pgibot::tipoffs {
 
-// One row of the forward-attempt log (Store::record_forward_attempt). store.hpp has no reader for it
-// yet; the CLI passes what the store returns, mapped to this.
-struct ForwardAttemptView {
-    std::string channel;  // webhook | email | forward (give-up marker)
-    std::string target;
-    bool ok = false;
-    std::string detail;
-    std::int64_t at_ms = 0;
-};
-
 enum class ListFormat { table, json, csv };
 std::optional<ListFormat> list_format_from_string(std::string_view s);  // "table" | "json" | "csv"
 
@@ -37,8 +27,8 @@ struct ShowOptions {
     bool reveal = false;  // decrypt the identity (needs vault); the caller should audit-log this
 };
 
-// One tip-off with its status history and forward attempts.
-std::string format_tipoff_show(const store::TipoffRow& row, const std::vector<ForwardAttemptView>& attempts,
+// One tip-off with its status history and forward attempts (Store::forward_attempts(code)).
+std::string format_tipoff_show(const store::TipoffRow& row, const std::vector<store::ForwardAttempt>& attempts,
                                ShowFormat format, const ShowOptions& options = {});
 
 // For Excel: UTF-8 with BOM, CRLF line ends, RFC 4180 quoting, Vietnamese column headers, every field

@@ -79,12 +79,6 @@ Outcome offer_tipoff(const Turn& t, Decision d, std::string_view text) {
     return reply(std::move(d), std::move(m));
 }
 
-Outcome ask_lookup_code(const Turn& t, Decision d) {
-    d.state.pending = std::string(kPendingLookupCode);
-    d.state.pending_text.clear();
-    return reply(std::move(d), with_menu_button(t.cat, "conv.lookup_ask"));
-}
-
 Outcome tipoff_start(const Turn& t, const Decision& d, std::string_view seed) {
     return Outcome{tipoff_intake::start(t.event, d.state, t.content, t.ctx, seed), Shape::answer};
 }
@@ -111,13 +105,19 @@ std::optional<Outcome> on_payload(const Turn& t, Decision d, std::string_view pa
     if (payload == kHuman) {
         return human(t, std::move(d));
     }
-    if (payload == kTipoffStart) {
-        return tipoff_start(t, d, "");
+    if (payload.starts_with(tipoff_intake::kPayloadPrefix)) {
+        // TIPOFF:START, TIPOFF:KIND:<kind> open a report; TIPOFF:LOOKUP asks for the code (then a bare code
+        // typed next is recognised by classify()).
+        switch (tipoff_intake::classify(t.event, t.content)) {
+            case tipoff_intake::Intent::start:
+                return tipoff_start(t, d, "");
+            case tipoff_intake::Intent::lookup:
+                return Outcome{tipoff_intake::lookup(t.event, d.state, t.content, t.ctx), Shape::answer};
+            default:
+                return unknown_choice(t, std::move(d));  // a button of a report that is no longer open
+        }
     }
-    if (payload == kTipoffLookup) {
-        return ask_lookup_code(t, std::move(d));
-    }
-    if (payload.starts_with(tipoff_intake::kPayloadPrefix) || payload == kYes || payload == kNo) {
+    if (payload == kYes || payload == kNo) {
         // A button of a dialog that is no longer open (an old message tapped again).
         return unknown_choice(t, std::move(d));
     }
@@ -227,19 +227,6 @@ std::optional<Outcome> on_pending(const Turn& t, Decision& d, std::string_view p
             return reply(std::move(d), with_main_menu(t.cat, "conv.offer_declined"));
         }
         return std::nullopt;
-    }
-    if (pending == kPendingLookupCode && payload.empty() && !text.empty()) {
-        const Phrase phrase = classify_phrase(text, t.content);
-        if (phrase != Phrase::none) {
-            return std::nullopt;  // "menu", "cảm ơn", ...: not a code
-        }
-        if (tipoff_intake::classify(t.event, t.content) == tipoff_intake::Intent::lookup) {
-            return Outcome{tipoff_intake::lookup(t.event, d.state, t.content, t.ctx), Shape::answer};
-        }
-        // A bare code answering "which code?": say it the way the dialog understands.
-        Event asked = t.event;
-        asked.text = t.cat.text("conv.lookup_command") + " " + std::string(text);
-        return Outcome{tipoff_intake::lookup(asked, d.state, t.content, t.ctx), Shape::answer};
     }
     return std::nullopt;
 }

@@ -22,12 +22,10 @@ inline constexpr std::string_view kUnsubscribe = "UNSUBSCRIBE";
 inline constexpr std::string_view kHuman = "HUMAN";              // ask for a person
 inline constexpr std::string_view kYes = "YES";                  // answers to a yes/no question (state.pending)
 inline constexpr std::string_view kNo = "NO";
-inline constexpr std::string_view kTipoffStart = "TIPOFF:START";    // owned by handlers/tipoff
-inline constexpr std::string_view kTipoffLookup = "TIPOFF:LOOKUP";
+inline constexpr std::string_view kTipoffStart = "TIPOFF:START";  // TIPOFF:* belong to handlers/tipoff
 
 // ---- pending yes/no questions (ConversationState::pending) --------------------------------------
 inline constexpr std::string_view kPendingOfferTipoff = "offer_tipoff";  // "Bạn muốn gửi phản ánh?"
-inline constexpr std::string_view kPendingLookupCode = "lookup_code";    // waiting for a tip-off code
 
 // Source type of the runtime's timer for idle tip-off drafts.
 inline constexpr std::string_view kTimerTipoffExpiry = "timer.tipoff_expiry";

@@ -21,6 +21,9 @@ enum class Intent {
 Intent classify(const Event& event, const messages::Content& content);
 
 [[nodiscard]] bool active(const ConversationState& state);
+// The draft has been idle longer than settings.tipoff_idle_expiry_ms (step() then says so, drops it and handles
+// the message as if no dialog were open).
+[[nodiscard]] bool expired(const ConversationState& state, const Context& ctx);
 
 // Starts a dialog (seed: text that described the pollution, may be empty).
 Decision start(const Event& event, const ConversationState& state, const messages::Content& content,

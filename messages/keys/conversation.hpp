@@ -5,7 +5,7 @@
 namespace pgibot::messages::keys {
 // Keys used by handlers/conversation and handlers/handler.cpp (owned by that dialog):
 // content/templates/conversation.toml.
-inline constexpr std::array<std::string_view, 32> kConversation{
+inline constexpr std::array<std::string_view, 30> kConversation{
     "conv.already_subscribed",
     "conv.attachment_other",
     "conv.back_to_bot",
@@ -24,8 +24,6 @@ inline constexpr std::array<std::string_view, 32> kConversation{
     "conv.human",
     "conv.info_received",
     "conv.location_outside",
-    "conv.lookup_ask",
-    "conv.lookup_command",
     "conv.media_outside",
     "conv.menu_prompt",
     "conv.not_subscribed",

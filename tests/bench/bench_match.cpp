@@ -11,6 +11,7 @@
 
 #include "messages/content.hpp"
 #include "messages/matcher.hpp"
+#include "messages/normalize.hpp"
 
 namespace {
 
@@ -55,6 +56,27 @@ void BM_MatchQuestion(benchmark::State& state) {
     state.counters["topics"] = static_cast<double>(loaded.content->catalogue->topics.size());
 }
 BENCHMARK(BM_MatchQuestion);
+
+// The normalisation share of the above: the same questions through Normalizer::syllables only.
+void BM_NormalizeQuestion(benchmark::State& state) {
+    const auto loaded = load_content(fs::path(PGIBOT_SOURCE_DIR) / "messages" / "content");
+    if (!loaded.content) {
+        state.SkipWithError("messages/content has problems: run the content tests");
+        return;
+    }
+    const auto& normalizer = *loaded.content->normalizer;
+    const auto qs = questions();
+    std::size_t i = 0;
+    for (auto _ : state) {
+        auto s = normalizer.syllables(qs[i]);
+        benchmark::DoNotOptimize(s);
+        i = (i + 1 == qs.size()) ? 0 : i + 1;
+    }
+    state.counters["us_per_question"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * 1e-6,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_NormalizeQuestion);
 
 }  // namespace
 

@@ -65,7 +65,7 @@ TEST(Content, LoadsValidFixture) {
     EXPECT_EQ(fees->answer.size(), 2U);
     EXPECT_EQ(fees->checked, "2025-06-30");  // bare TOML date accepted
     EXPECT_TRUE(fees->file.ends_with("waste.toml"));
-    EXPECT_EQ(fees->line, 20);
+    EXPECT_EQ(fees->line, 19);
     EXPECT_EQ(c.find_topic("nope"), nullptr);
     ASSERT_NE(c.find_category("culture"), nullptr);
     EXPECT_EQ(c.find_category("culture")->topic_ids.at(1), "culture.bags");
