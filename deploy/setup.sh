@@ -38,7 +38,9 @@ fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
 echo "== building (release preset, $jobs jobs)"
-cmake --preset release >/dev/null
+tests=OFF
+[ "$mode" = test ] && tests=ON
+cmake --preset release -DPGIBOT_BUILD_TESTS="$tests" >/dev/null
 cmake --build --preset release -j "$jobs"
 
 if [ "$mode" = run ]; then

@@ -36,6 +36,8 @@ struct Settings {
     std::int64_t handover_silence_ms = 30LL * 60 * 1000;   // silence after a human replied
     std::int64_t tipoff_idle_expiry_ms = 24LL * 3600 * 1000;  // an unfinished report expires
     std::string timezone_offset = "+07:00";               // dates are resolved in Vietnam time
+    // How to reach a person (hotline, e-mail, office hours): configuration, shown by "gặp cán bộ".
+    std::string human_contact;
 };
 
 struct Context {

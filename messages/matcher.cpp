@@ -37,6 +37,11 @@ double tuning_param(const char* name, double value) {
 // BM25 parameters. Documents are short (3-15 syllables), so length normalisation is damped.
 PGIBOT_PARAM(kK1, 1.2);
 PGIBOT_PARAM(kB, 0.5);
+PGIBOT_PARAM(kBagB, 0.75);
+// Blend of the three fields in a topic's score.
+PGIBOT_PARAM(kQuestionWeight, 1.0);
+PGIBOT_PARAM(kBagWeight, 0.5);
+PGIBOT_PARAM(kAnswerWeight, 0.2);
 // Term weights by kind, relative to a folded unigram.
 PGIBOT_PARAM(kFoldedUnigram, 1.0);
 PGIBOT_PARAM(kAccentedUnigram, 0.6);
@@ -47,7 +52,7 @@ PGIBOT_PARAM(kAccentedBigram, 0.5);
 PGIBOT_PARAM(kUnknownShare, 0.7);
 
 // Verdict thresholds, tuned on tests/messages/questions.tsv (see the accuracy test).
-PGIBOT_PARAM(kMinConfidence, 0.42);  // share of the question's weight the best document explains
+PGIBOT_PARAM(kMinConfidence, 0.5);   // share of the question's weight the best document explains
 PGIBOT_PARAM(kTieRatio, 0.92);       // runner-up within this share of the best: ask which one
 
 enum class Kind : std::uint64_t { folded_unigram = 0, accented_unigram = 1, folded_bigram = 2, accented_bigram = 3 };
@@ -119,24 +124,88 @@ private:
     std::size_t mask_ = 0;
 };
 
+// The terms of one text, built the same way for documents and questions.
+struct Doc {
+    std::uint32_t topic = 0;
+    std::vector<std::uint64_t> keys;  // term keys, with repeats (tf)
+    double length = 0;                // syllables
+};
+
+// One BM25 collection: every posting carries its full contribution (idf, kind weight, saturated tf).
+class Field {
+public:
+    void build(std::vector<Doc>& docs, double k1, double b) {
+        std::unordered_map<std::uint64_t, std::uint32_t> terms;
+        std::vector<std::uint32_t> df;
+        double total_length = 0;
+        for (auto& d : docs) {
+            total_length += d.length;
+            std::sort(d.keys.begin(), d.keys.end());
+            for (std::size_t i = 0; i < d.keys.size(); ++i) {
+                if (i > 0 && d.keys[i] == d.keys[i - 1]) continue;
+                auto [it, fresh] = terms.try_emplace(d.keys[i], static_cast<std::uint32_t>(df.size()));
+                if (fresh) df.push_back(0);
+                ++df[it->second];
+            }
+        }
+        const double n = static_cast<double>(docs.size());
+        const double avg_length = docs.empty() ? 1.0 : std::max(1.0, total_length / n);
+        auto idf = [&](double doc_freq) { return std::log(1.0 + (n - doc_freq + 0.5) / (doc_freq + 0.5)); };
+        weight_.assign(df.size(), 0);
+        for (const auto& [key, t] : terms) weight_[t] = idf(df[t]) * kind_weight(static_cast<Kind>(key >> 62));
+        unknown_weight_ = idf(0);
+        begin_.assign(df.size() + 1, 0);
+        for (std::size_t t = 0; t < df.size(); ++t) begin_[t + 1] = begin_[t] + df[t];
+        postings_.resize(begin_.back());
+        std::vector<std::uint32_t> fill(begin_.begin(), begin_.end() - 1);
+        for (std::size_t d = 0; d < docs.size(); ++d) {
+            const auto& keys = docs[d].keys;
+            const double norm = k1 * (1.0 - b + b * docs[d].length / avg_length);
+            for (std::size_t i = 0; i < keys.size();) {
+                std::size_t j = i;
+                while (j < keys.size() && keys[j] == keys[i]) ++j;
+                const double tf = static_cast<double>(j - i);
+                const auto t = terms.at(keys[i]);
+                postings_[fill[t]++] = Posting{static_cast<std::uint32_t>(d),
+                                               static_cast<float>(weight_[t] * tf * (k1 + 1.0) / (tf + norm))};
+                i = j;
+            }
+        }
+        table_.build(terms);
+    }
+
+    // Adds the term's postings into `scores` and returns its weight (what a perfect match would add).
+    double add(std::uint64_t key, std::vector<float>& scores) const {
+        const auto term = table_.find(key);
+        if (term < 0) return 0;
+        const auto t = static_cast<std::size_t>(term);
+        for (auto p = begin_[t]; p < begin_[t + 1]; ++p) scores[postings_[p].doc] += postings_[p].contribution;
+        return weight_[t];
+    }
+    [[nodiscard]] double unknown_weight() const { return unknown_weight_; }
+
+private:
+    TermTable table_;
+    std::vector<double> weight_;
+    std::vector<std::uint32_t> begin_;  // CSR offsets into postings_, one per term plus the end
+    std::vector<Posting> postings_;
+    double unknown_weight_ = 0;
+};
+
 }  // namespace
 
 struct Matcher::Index {
     Normalizer normalizer;  // a copy: the matcher must not outlive someone else's normaliser
     std::vector<const Topic*> topics;
-    std::vector<std::uint32_t> doc_topic;
-    std::vector<std::uint32_t> topic_docs_begin;  // a topic's documents are contiguous: [begin[t], begin[t + 1])
+    std::vector<std::uint32_t> topic_docs_begin;  // a topic's question documents: [begin[t], begin[t + 1])
 
     // Syllable strings (accented and folded share one id space) and, per id, the id of its folded form.
     std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> syllables;
     std::vector<std::uint32_t> folded_of;
 
-    std::unordered_map<std::uint64_t, std::uint32_t> terms;  // term_key -> term index (build time)
-    TermTable term_table;                                    // the same, for question time
-    std::vector<double> term_weight;                         // idf * kind weight (for the question's own weight)
-    std::vector<std::uint32_t> postings_begin;               // CSR offsets, size terms + 1
-    std::vector<Posting> postings;
-    double unknown_weight = 0;
+    Field questions;  // one document per example question, keyword and title: best one counts
+    Field bags;       // one document per topic: all its questions, keywords and titles together
+    Field answers;    // one document per topic: its answer text, for words citizens use but examples miss
 
     std::uint32_t syllable_id(const std::string& s) {
         auto [it, fresh] = syllables.try_emplace(s, static_cast<std::uint32_t>(folded_of.size()));
@@ -149,108 +218,56 @@ struct Matcher::Index {
         }
         return it->second;
     }
+
+    void append_terms(std::string_view text, Doc& doc) {
+        const auto syllables_of = normalizer.syllables(text);
+        std::uint32_t previous = 0;
+        for (std::size_t i = 0; i < syllables_of.size(); ++i) {
+            const auto a = syllable_id(syllables_of[i]);
+            const auto f = folded_of[a];
+            doc.keys.push_back(term_key(Kind::folded_unigram, f));
+            doc.keys.push_back(term_key(Kind::accented_unigram, a));
+            if (i > 0) {
+                doc.keys.push_back(term_key(Kind::folded_bigram, folded_of[previous], f));
+                doc.keys.push_back(term_key(Kind::accented_bigram, previous, a));
+            }
+            previous = a;
+        }
+        doc.length += static_cast<double>(syllables_of.size());
+    }
 };
-
-namespace {
-
-// The terms of one text, as (kind, a, b) keys; the same builder serves documents and questions.
-struct TermList {
-    std::vector<std::uint64_t> keys;
-    std::size_t length = 0;  // syllables
-};
-
-}  // namespace
 
 Matcher::Matcher(const Catalogue& catalogue, const Normalizer& normalizer) {
     auto index = std::make_shared<Index>();
     index->normalizer = normalizer;
-
-    struct Doc {
-        std::uint32_t topic = 0;
-        std::vector<std::uint64_t> keys;
-        std::size_t length = 0;
-    };
-    std::vector<Doc> docs;
-    auto add_doc = [&](std::uint32_t topic, std::string_view text) {
-        const auto syllables = index->normalizer.syllables(text);
-        if (syllables.empty()) return;
-        Doc doc{topic, {}, syllables.size()};
-        std::vector<std::uint32_t> accented;
-        for (const auto& s : syllables) accented.push_back(index->syllable_id(s));
-        for (std::size_t i = 0; i < accented.size(); ++i) {
-            const auto a = accented[i];
-            const auto f = index->folded_of[a];
-            doc.keys.push_back(term_key(Kind::folded_unigram, f));
-            doc.keys.push_back(term_key(Kind::accented_unigram, a));
-            if (i + 1 < accented.size()) {
-                const auto a2 = accented[i + 1];
-                doc.keys.push_back(term_key(Kind::folded_bigram, f, index->folded_of[a2]));
-                doc.keys.push_back(term_key(Kind::accented_bigram, a, a2));
-            }
-        }
-        docs.push_back(std::move(doc));
-    };
+    std::vector<Doc> questions;
+    std::vector<Doc> bags;
+    std::vector<Doc> answers;
+    index->topic_docs_begin.push_back(0);
     for (const auto& topic : catalogue.topics) {
         const auto t = static_cast<std::uint32_t>(index->topics.size());
         index->topics.push_back(&topic);
-        add_doc(t, topic.title);
-        add_doc(t, topic.short_title);
-        for (const auto& q : topic.questions) add_doc(t, q);
-        for (const auto& k : topic.keywords) add_doc(t, k);
+        Doc bag{t, {}, 0};
+        auto add = [&](std::string_view text) {
+            Doc doc{t, {}, 0};
+            index->append_terms(text, doc);
+            if (doc.keys.empty()) return;
+            index->append_terms(text, bag);
+            questions.push_back(std::move(doc));
+        };
+        add(topic.title);
+        add(topic.short_title);
+        for (const auto& q : topic.questions) add(q);
+        for (const auto& k : topic.keywords) add(k);
+        bags.push_back(std::move(bag));
+        Doc answer{t, {}, 0};
+        for (const auto& bubble : topic.answer) index->append_terms(bubble, answer);
+        answers.push_back(std::move(answer));
+        index->topic_docs_begin.push_back(static_cast<std::uint32_t>(questions.size()));
     }
-
-    // Term statistics: document frequency and per-document term frequency.
-    double total_length = 0;
-    for (const auto& d : docs) total_length += static_cast<double>(d.length);
-    const double n_docs = static_cast<double>(docs.size());
-    const double avg_length = docs.empty() ? 1.0 : total_length / n_docs;
-    std::vector<std::uint32_t> df;
-    std::vector<Kind> term_kind;
-    for (auto& d : docs) {
-        std::sort(d.keys.begin(), d.keys.end());
-        for (std::size_t i = 0; i < d.keys.size(); ++i) {
-            if (i > 0 && d.keys[i] == d.keys[i - 1]) continue;
-            auto [it, fresh] = index->terms.try_emplace(d.keys[i], static_cast<std::uint32_t>(df.size()));
-            if (fresh) {
-                df.push_back(0);
-                term_kind.push_back(static_cast<Kind>(d.keys[i] >> 62));
-            }
-            ++df[it->second];
-        }
-    }
-    auto idf = [&](double doc_freq) { return std::log(1.0 + (n_docs - doc_freq + 0.5) / (doc_freq + 0.5)); };
-    index->term_weight.resize(df.size());
-    for (std::size_t t = 0; t < df.size(); ++t) {
-        index->term_weight[t] = idf(df[t]) * kind_weight(term_kind[t]);
-    }
-    index->unknown_weight = idf(0) * kUnknownShare;
-
-    // Postings in CSR layout: one contiguous array, offsets per term.
-    index->postings_begin.assign(df.size() + 1, 0);
-    for (std::size_t t = 0; t < df.size(); ++t) index->postings_begin[t + 1] = index->postings_begin[t] + df[t];
-    index->postings.resize(index->postings_begin.back());
-    std::vector<std::uint32_t> fill(index->postings_begin.begin(), index->postings_begin.end() - 1);
-    for (std::size_t d = 0; d < docs.size(); ++d) {
-        const auto& keys = docs[d].keys;
-        const double norm = kK1 * (1.0 - kB + kB * static_cast<double>(docs[d].length) / avg_length);
-        for (std::size_t i = 0; i < keys.size();) {
-            std::size_t j = i;
-            while (j < keys.size() && keys[j] == keys[i]) ++j;
-            const double tf = static_cast<double>(j - i);
-            const auto term = index->terms.at(keys[i]);
-            const double saturated = tf * (kK1 + 1.0) / (tf + norm);
-            index->postings[fill[term]++] =
-                Posting{static_cast<std::uint32_t>(d), static_cast<float>(index->term_weight[term] * saturated)};
-            i = j;
-        }
-        index->doc_topic.push_back(docs[d].topic);
-    }
-    index->term_table.build(index->terms);
-    index->topic_docs_begin.assign(index->topics.size() + 1, 0);
-    for (const auto t : index->doc_topic) ++index->topic_docs_begin[t + 1];
-    for (std::size_t t = 0; t < index->topics.size(); ++t) {
-        index->topic_docs_begin[t + 1] += index->topic_docs_begin[t];
-    }
+    index->questions.build(questions, kK1, kB);
+    index->bags.build(bags, kK1, kBagB);
+    index->answers.build(answers, kK1, kBagB);
     index_ = std::move(index);
 }
 
@@ -262,11 +279,16 @@ MatchResult Matcher::match(std::string_view question) const {
 
     // Per-thread scratch, so concurrent workers never share it and the hot path does not allocate.
     thread_local std::vector<float> doc_score;
+    thread_local std::vector<float> bag_score;
+    thread_local std::vector<float> answer_score;
     thread_local std::vector<float> topic_score;
     thread_local std::vector<std::uint64_t> keys;
     thread_local std::vector<std::int64_t> accented;  // -1: syllable unknown to the catalogue
     thread_local std::vector<std::int64_t> folded;
-    doc_score.assign(ix.doc_topic.size(), 0.0F);
+    const auto n_docs = ix.topic_docs_begin.back();
+    doc_score.assign(n_docs, 0.0F);
+    bag_score.assign(ix.topics.size(), 0.0F);
+    answer_score.assign(ix.topics.size(), 0.0F);
     topic_score.resize(ix.topics.size());
     keys.clear();
     accented.clear();
@@ -291,19 +313,20 @@ MatchResult Matcher::match(std::string_view question) const {
         folded.push_back(f == ix.syllables.end() ? -1 : static_cast<std::int64_t>(f->second));
     }
 
-    // The question's own weight: what a document saying exactly this would score (tf part ~1).
+    // Each field's self weight: what a document saying exactly the question would score (tf part ~1).
     // Unknown bigrams are normal paraphrase and do not count; unknown syllables do.
-    double self = 0;
+    double self_questions = 0, self_bags = 0, self_answers = 0;
     auto add_term = [&](std::uint64_t key) {
         if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;
         keys.push_back(key);
-        const auto term = ix.term_table.find(key);
-        if (term < 0) return;
-        const auto t = static_cast<std::size_t>(term);
-        self += ix.term_weight[t];
-        for (auto p = ix.postings_begin[t]; p < ix.postings_begin[t + 1]; ++p) {
-            doc_score[ix.postings[p].doc] += ix.postings[p].contribution;
-        }
+        self_questions += ix.questions.add(key, doc_score);
+        self_bags += ix.bags.add(key, bag_score);
+        self_answers += ix.answers.add(key, answer_score);
+    };
+    auto unknown = [&](double share) {
+        self_questions += share * ix.questions.unknown_weight();
+        self_bags += share * ix.bags.unknown_weight();
+        self_answers += share * ix.answers.unknown_weight();
     };
     auto id = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
     const std::size_t n = syllables.size();
@@ -313,13 +336,13 @@ MatchResult Matcher::match(std::string_view question) const {
         if (f >= 0) {
             add_term(term_key(Kind::folded_unigram, id(f)));
         } else {
-            self += ix.unknown_weight;
+            unknown(kUnknownShare * kFoldedUnigram);
         }
         if (has_marks) {
             if (a >= 0) {
                 add_term(term_key(Kind::accented_unigram, id(a)));
             } else {
-                self += ix.unknown_weight * kAccentedUnigram;
+                unknown(kUnknownShare * kAccentedUnigram);
             }
         }
         if (i + 1 < n) {
@@ -329,11 +352,21 @@ MatchResult Matcher::match(std::string_view question) const {
             if (has_marks && a >= 0 && a2 >= 0) add_term(term_key(Kind::accented_bigram, id(a), id(a2)));
         }
     }
+    if (self_questions <= 0) return result;
 
+    // A topic's confidence: its best question, its whole bag and its answer, each as a share of what the
+    // question could score in that field, blended.
+    const double wq = kQuestionWeight / self_questions;
+    const double wb = self_bags > 0 ? kBagWeight / self_bags : 0.0;
+    const double wa = self_answers > 0 ? kAnswerWeight / self_answers : 0.0;
     for (std::size_t t = 0; t < ix.topics.size(); ++t) {
         float best_doc = 0;
-        for (auto d = ix.topic_docs_begin[t]; d < ix.topic_docs_begin[t + 1]; ++d) best_doc = std::max(best_doc, doc_score[d]);
-        topic_score[t] = best_doc;
+        for (auto d = ix.topic_docs_begin[t]; d < ix.topic_docs_begin[t + 1]; ++d) {
+            best_doc = std::max(best_doc, doc_score[d]);
+        }
+        topic_score[t] = static_cast<float>(wq * static_cast<double>(best_doc) +
+                                            wb * static_cast<double>(bag_score[t]) +
+                                            wa * static_cast<double>(answer_score[t]));
     }
     std::array<std::uint32_t, 3> best{};
     std::size_t count = 0;
@@ -347,9 +380,9 @@ MatchResult Matcher::match(std::string_view question) const {
         if (pos < best.size()) best[pos] = t;
         count = std::min<std::size_t>(count + 1, best.size());
     }
-    if (count == 0 || self <= 0) return result;
+    if (count == 0) return result;
     const double top = topic_score[best[0]];
-    if (top / self < kMinConfidence) return result;
+    if (top < kMinConfidence) return result;
 
     result.top.reserve(count);
     for (std::size_t i = 0; i < count; ++i) result.top.push_back(Scored{ix.topics[best[i]], topic_score[best[i]]});

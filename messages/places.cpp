@@ -193,7 +193,12 @@ struct Candidate {
 
 }  // namespace
 
-Places::Places(std::vector<Unit> units) : units_(std::move(units)) {}
+struct Places::Index {
+    std::vector<Alias> aliases;
+};
+
+Places::Places(std::vector<Unit> units)
+    : units_(std::move(units)), index_(std::make_shared<const Index>(Index{build_aliases(units_)})) {}
 
 const Unit* Places::find_code(std::string_view code) const {
     for (const auto& u : units_) {
@@ -211,8 +216,7 @@ bool Places::inside_province(double lat, double lng) {
 
 std::vector<PlaceMatch> Places::recognise(std::string_view text) const {
     if (units_.empty() || text.empty()) return {};
-    // Built per call: 65 units, a few hundred aliases; cheap next to a chat round trip and keeps Places a value.
-    const std::vector<Alias> aliases = build_aliases(units_);
+    const std::vector<Alias>& aliases = index_->aliases;
     const auto exact = plain_normalizer().syllables(text);
     const auto folded = fold_all(exact);
 
@@ -237,13 +241,17 @@ std::vector<PlaceMatch> Places::recognise(std::string_view text) const {
     }
     if (hits.empty()) return {};
 
-    // 2. Drop hits inside a longer hit; group the rest by span.
+    // 2. Drop hits inside a longer hit, and of two overlapping hits the weaker ("xã Hưng Vũ Lạng Sơn" is not
+    //    "Vũ Lăng": a kind word before a name, then exact diacritics, make a hit stronger); group the rest by span.
+    auto strength = [](const Hit& h) { return (h.typed != Prefix::none ? 2 : 0) + (h.exact ? 1 : 0); };
     std::vector<Hit> kept;
     for (const auto& h : hits) {
-        const bool inside = std::any_of(hits.begin(), hits.end(), [&](const Hit& o) {
-            return o.begin <= h.begin && h.end <= o.end && (o.end - o.begin) > (h.end - h.begin);
+        const bool beaten = std::any_of(hits.begin(), hits.end(), [&](const Hit& o) {
+            if (o.begin <= h.begin && h.end <= o.end) return (o.end - o.begin) > (h.end - h.begin);
+            const bool overlap = o.begin < h.end && h.begin < o.end;
+            return overlap && strength(o) > strength(h);
         });
-        if (!inside) kept.push_back(h);
+        if (!beaten) kept.push_back(h);
     }
     std::vector<std::pair<std::size_t, std::size_t>> spans;
     for (const auto& h : kept) {

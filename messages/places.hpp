@@ -1,6 +1,7 @@
 #pragma once
 // The 65 communes and wards of Lạng Sơn (since 1/7/2025), with the former district and commune
 // names people still use, recognised in free text with or without diacritics.
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,6 +34,8 @@ public:
 
 private:
     std::vector<Unit> units_;
+    struct Index;                          // names cut and folded once, at construction (places.cpp)
+    std::shared_ptr<const Index> index_;
 };
 
 }  // namespace pgibot::messages

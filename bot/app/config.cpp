@@ -259,6 +259,7 @@ void read_rest(TableReader& root, Config& c) {
         TableReader r(*t, "conversation", root.file(), root.errors());
         r.integer("handover_silence_minutes", c.conversation.handover_silence_minutes, 0, 7 * 24 * 60);
         r.integer("tipoff_idle_expiry_hours", c.conversation.tipoff_idle_expiry_hours, 1, 24 * 30);
+        r.string("human_contact", c.conversation.human_contact);
     }
     if (const auto* t = root.table("chat")) {
         TableReader r(*t, "chat", root.file(), root.errors());

@@ -65,6 +65,7 @@ struct PipelineConfig {
 struct ConversationConfig {
     int handover_silence_minutes = 30;
     int tipoff_idle_expiry_hours = 24;
+    std::string human_contact;  // shown when a citizen asks for a person
 };
 
 struct ChatConfig {

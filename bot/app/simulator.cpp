@@ -69,6 +69,7 @@ handlers::Settings settings_from(const Config& c) {
     handlers::Settings s;
     s.handover_silence_ms = static_cast<std::int64_t>(c.conversation.handover_silence_minutes) * 60 * 1000;
     s.tipoff_idle_expiry_ms = static_cast<std::int64_t>(c.conversation.tipoff_idle_expiry_hours) * 3600 * 1000;
+    s.human_contact = c.conversation.human_contact;
     return s;
 }
 

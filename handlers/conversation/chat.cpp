@@ -60,7 +60,12 @@ Outcome subscribe(const Turn& t, Decision d, bool on) {
     return reply(std::move(d), with_menu_button(t.cat, key));
 }
 
-Outcome human(const Turn& t, Decision d) { return reply(std::move(d), with_menu_button(t.cat, "conv.human")); }
+// Contact details are configuration (Settings::human_contact), not content: the template holds {contact}.
+Outcome human(const Turn& t, Decision d) {
+    OutMessage m = with_menu_button(t.cat, "conv.human");
+    m.text = fill(std::move(m.text), {{"contact", t.ctx.settings.human_contact}});
+    return reply(std::move(d), std::move(m));
+}
 
 Outcome topic(const Turn& t, Decision d, const messages::Topic& tp) {
     for (auto& m : topic_answer(t.cat, tp)) {
@@ -131,8 +136,9 @@ Outcome on_attachments(const Turn& t, Decision d) {
         return std::any_of(atts.begin(), atts.end(), [type](const Attachment& a) { return a.type == type; });
     };
     // Facebook sends a sticker as a sticker attachment and (until 2026-08-30) an image with a sticker_id.
-    const bool sticker = has(AttachmentType::sticker) || has(AttachmentType::gif) ||
-                         std::any_of(atts.begin(), atts.end(), [](const Attachment& a) { return !a.sticker_id.empty(); });
+    const bool sticker =
+        has(AttachmentType::sticker) || has(AttachmentType::gif) ||
+        std::any_of(atts.begin(), atts.end(), [](const Attachment& a) { return !a.sticker_id.empty(); });
     if (sticker) {
         return reply(std::move(d), with_menu_button(t.cat, "conv.sticker"));
     }
@@ -226,9 +232,8 @@ std::optional<Outcome> on_pending(const Turn& t, Decision& d, std::string_view p
         if (answer == Phrase::no) {
             return reply(std::move(d), with_main_menu(t.cat, "conv.offer_declined"));
         }
-        return std::nullopt;
     }
-    return std::nullopt;
+    return std::nullopt;  // an unknown question (a newer version's): forget it
 }
 
 Outcome on_message(const Turn& t, Decision d) {

@@ -31,7 +31,7 @@ constexpr int kDraftVersion = 1;
 constexpr std::size_t kMaxEvidence = 30;
 constexpr std::size_t kMaxHistory = 20;
 constexpr std::size_t kMaxFieldChars = 1500;     // one field of the report
-constexpr std::size_t kSummaryFieldChars = 400;  // a field as quoted in the summary
+constexpr std::size_t kSummaryFieldChars = 300;  // a field as quoted in the summary
 constexpr std::size_t kMaxChoices = 10;          // place candidates offered as quick replies
 
 // Steps (also the names stored in the draft).
@@ -94,6 +94,10 @@ Json location_json(const std::optional<Location>& l) {
     return l ? Json{{"lat", l->lat}, {"lng", l->lng}} : Json(nullptr);
 }
 
+// ConversationState::dialog:
+// {"v":1, "step":"place", "kind_set":true, "history":["kind","description"], "done":["suspect"], "editing":"",
+//  "candidates":["06391",...], "candidate_hint":"xã Hòa Bình", "pending_location":null|{"lat","lng"},
+//  "time_retried":false, "started_ms":..., "touched_ms":..., "report":{report_to_json}}
 std::string draft_to_json(const Draft& d) {
     auto report = model_json::parse(tipoff::report_to_json(d.report));
     Json j{

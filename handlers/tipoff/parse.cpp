@@ -189,22 +189,7 @@ std::optional<std::string> resolve_date(std::string_view text, std::int64_t now_
         }
         if (auto r = dated(y, static_cast<unsigned>(*mo), static_cast<unsigned>(*d), year_given)) return r;
     }
-    // 3. "2 hôm trước", "ba ngày trước", "cách đây 3 ngày", "5 tiếng trước", "2 tuần trước".
-    for (std::size_t i = 0; i + 1 < w.size(); ++i) {
-        auto n = small_number(w[i]);
-        if (!n || *n < 0 || *n > 400) continue;
-        const std::string& unit = w[i + 1];
-        const bool ago = (i + 2 < w.size() && (w[i + 2] == "truoc" || w[i + 2] == "roi" || w[i + 2] == "nay")) ||
-                         (i >= 2 && w[i - 2] == "cach" && w[i - 1] == "day");
-        if (!ago) continue;
-        if (unit == "hom" || unit == "ngay") return format_day(today - *n);
-        if (unit == "tuan") return format_day(today - 7LL * *n);
-        if (unit == "tieng" || unit == "gio") {
-            return format_day(floor_div(local_ms - static_cast<std::int64_t>(*n) * 3600000, kDayMs));
-        }
-        if (unit == "phut") return format_day(floor_div(local_ms - static_cast<std::int64_t>(*n) * 60000, kDayMs));
-    }
-    // 4. Weekdays: "thứ hai tuần trước", "chủ nhật", "t7 vừa rồi".
+    // 3. Weekdays: "thứ hai tuần trước", "chủ nhật", "t7 vừa rồi".
     for (std::size_t i = 0; i < w.size(); ++i) {
         std::size_t len = 0;
         auto wd = weekday_at(w, i, len);
@@ -220,6 +205,21 @@ std::optional<std::string> resolve_date(std::string_view text, std::int64_t now_
         int back = today_wd - *wd;
         if (back < 0) back += 7;
         return format_day(today - back);
+    }
+    // 4. "2 hôm trước", "ba ngày trước", "cách đây 3 ngày", "5 tiếng trước", "2 tuần trước".
+    for (std::size_t i = 0; i + 1 < w.size(); ++i) {
+        auto n = small_number(w[i]);
+        if (!n || *n < 0 || *n > 400) continue;
+        const std::string& unit = w[i + 1];
+        const bool ago = (i + 2 < w.size() && (w[i + 2] == "truoc" || w[i + 2] == "roi" || w[i + 2] == "nay")) ||
+                         (i >= 2 && w[i - 2] == "cach" && w[i - 1] == "day");
+        if (!ago) continue;
+        if (unit == "hom" || unit == "ngay") return format_day(today - *n);
+        if (unit == "tuan") return format_day(today - 7LL * *n);
+        if (unit == "tieng" || unit == "gio") {
+            return format_day(floor_div(local_ms - static_cast<std::int64_t>(*n) * 3600000, kDayMs));
+        }
+        if (unit == "phut") return format_day(floor_div(local_ms - static_cast<std::int64_t>(*n) * 60000, kDayMs));
     }
     // 5. Relative words.
     if (has(padded, "hom kia") || has(padded, "bua kia")) return format_day(today - 2);

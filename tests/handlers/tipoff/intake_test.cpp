@@ -139,7 +139,9 @@ TEST(TipoffTemplates, EveryKeyIsDefinedAndWithinLimits) {
         EXPECT_FALSE(t.empty());
         EXPECT_EQ(messages::to_nfc(t), t);
         EXPECT_LE(messages::count_chars(t), 2000u);
-        if (key.starts_with("tipoff.qr_") || key.starts_with("tipoff.field_")) EXPECT_LE(messages::count_chars(t), 20u);
+        if (key.starts_with("tipoff.qr_") || key.starts_with("tipoff.field_")) {
+            EXPECT_LE(messages::count_chars(t), 20u);
+        }
     }
 }
 

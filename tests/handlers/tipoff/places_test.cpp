@@ -118,7 +118,9 @@ TEST(PlacesRecognise, FormerNamesPointToTheirNewUnit) {
                     continue;
                 }
                 // A former name written differently from the current name is confirmed with the citizen.
-                if (base != lower_ascii_fold(bare(u))) EXPECT_TRUE(it->via_former_name) << text;
+                if (base != lower_ascii_fold(bare(u))) {
+                    EXPECT_TRUE(it->via_former_name) << text;
+                }
             }
             ++checked;
         }
