@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Webhook acknowledgement benchmark (run by hand, never by CTest).
+
+Measures, on loopback, with wrk as the load generator:
+  1. nginx answering a static 200 (the reference rate);
+  2. pgibot acknowledging signed Facebook webhooks (verified, parsed, committed with fsync) at full load;
+  3. pgibot's latency at half the nginx rate (p50/p99);
+  4. pgibot's resident memory idle and after the load, and its start-up time to /healthz.
+
+Usage: python3 tests/bench/webhook_bench.py [--pgibot build/release/bot/app/pgibot] [--seconds 10]
+Needs: wrk and nginx (apt-get install wrk nginx). Replies go to nginx standing in for the Graph API.
+"""
+import argparse
+import hashlib
+import hmac
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+APP_SECRET = "bench-app-secret"
+PAGE_ID = "1000000000000001"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wrk(url, seconds, connections, script=None, threads=2):
+    cmd = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", script]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct in ("50", "99"):
+        m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
+        if m:
+            v = float(m.group(1))
+            lat[pct] = v / 1000 if m.group(2) == "us" else v * 1000 if m.group(2) == "s" else v
+    non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return rate, lat, int(non2xx.group(1)) if non2xx else 0, errors.group(0) if errors else "", out
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def make_bodies(path, count):
+    """Distinct signed deliveries: every mid is new, so every one is a real commit, not a duplicate."""
+    with open(path, "w") as f:
+        for i in range(count):
+            body = json.dumps({
+                "object": "page",
+                "entry": [{"id": PAGE_ID, "time": 1764400000000 + i, "messaging": [{
+                    "sender": {"id": f"user-{i % 5000}"}, "recipient": {"id": PAGE_ID},
+                    "timestamp": 1764400000000 + i,
+                    "message": {"mid": f"m.bench.{i}", "text": "phân loại rác thế nào?"}}]}]},
+                ensure_ascii=False, separators=(",", ":"))
+            sig = hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+            f.write(sig + "\t" + body + "\n")
+
+
+LUA = r"""
+local bodies, sigs = {}, {}
+local counter = 0
+function setup(thread)
+  thread:set("tid", counter); counter = counter + 1
+end
+function init(args)
+  local f = io.open(os.getenv("BENCH_BODIES"), "r")
+  local i = 0
+  for line in f:lines() do
+    -- each wrk thread takes every n-th line so that threads never send the same delivery
+    if i % tonumber(os.getenv("BENCH_THREADS")) == tid then
+      local tab = line:find("\t")
+      sigs[#sigs + 1] = line:sub(1, tab - 1)
+      bodies[#bodies + 1] = line:sub(tab + 1)
+    end
+    i = i + 1
+  end
+  f:close()
+  n = tonumber(os.getenv("BENCH_OFFSET") or "0")
+  pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
+end
+function request()
+  n = n + 1
+  local k = ((n - 1) % #bodies) + 1
+  return wrk.format("POST", "/webhooks/facebook",
+    {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = "sha256=" .. sigs[k]}, bodies[k])
+end
+function delay()
+  return pause
+end
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--pgibot", default="build/release/bot/app/pgibot")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx"):
+        if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
+            sys.exit(f"{tool} is missing: apt-get install wrk nginx")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    tmp = tempfile.mkdtemp(prefix="pgibot-bench-")
+    nginx_port, bot_port = free_port(), free_port()
+    nginx_conf = os.path.join(tmp, "nginx.conf")
+    with open(nginx_conf, "w") as f:
+        f.write(f"""worker_processes 2; daemon off; pid {tmp}/nginx.pid; error_log {tmp}/nginx.err;
+events {{ worker_connections 4096; }}
+http {{ access_log off;
+  server {{ listen 127.0.0.1:{nginx_port} reuseport; keepalive_requests 1000000;
+    location / {{ default_type application/json; return 200 '{{"recipient_id":"u","message_id":"m"}}'; }} }} }}
+""")
+    nginx = subprocess.Popen(["nginx", "-c", nginx_conf, "-p", tmp], stderr=subprocess.DEVNULL)
+    time.sleep(0.5)
+    results = {}
+    bot = None
+    try:
+        rate_nginx, lat_nginx, _, _, _ = wrk(f"http://127.0.0.1:{nginx_port}/", args.seconds, args.connections)
+        results["nginx_rps"] = rate_nginx
+        results["nginx_latency_ms"] = lat_nginx
+
+        bodies = os.path.join(tmp, "bodies.tsv")
+        make_bodies(bodies, int(max(rate_nginx, 20000) * args.seconds * 2.2))
+        script = os.path.join(tmp, "signed.lua")
+        with open(script, "w") as f:
+            f.write(LUA)
+        config = os.path.join(tmp, "pgibot.toml")
+        with open(os.path.join(repo, "config", "pgibot.toml")) as src:
+            text = src.read()
+        text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{bot_port}"')
+        text = text.replace('path = "../data/pgibot.db"', f'path = "{tmp}/bench.db"')
+        text = text.replace('dir = "../messages/content"', f'dir = "{repo}/messages/content"')
+        text = text.replace('key_file = "../data/pgibot.key"', f'key_file = "{tmp}/bench.key"')
+        text = text.replace('level = "info"', 'level = "warn"')
+        text = re.sub(r'\[facebook\]\nenabled = false\npage_id = ""\napp_id = ""\ngraph_api_base = "[^"]*"',
+                      f'[facebook]\nenabled = true\npage_id = "{PAGE_ID}"\napp_id = "1"\n'
+                      f'graph_api_base = "http://127.0.0.1:{nginx_port}/v25.0"', text)
+        text = text.replace("subscription_check_minutes = 15", "subscription_check_minutes = 0")
+        text = text.replace("send_rate_per_second = 20", "send_rate_per_second = 100000")
+        with open(config, "w") as f:
+            f.write(text)
+        os.environ.update(BENCH_BODIES=bodies, BENCH_THREADS="2")
+        env = dict(os.environ, PGIBOT_FACEBOOK_APP_SECRET=APP_SECRET, PGIBOT_FACEBOOK_PAGE_TOKEN="t",
+                   PGIBOT_FACEBOOK_VERIFY_TOKEN="v", BENCH_BODIES=bodies, BENCH_THREADS="2")
+
+        started = time.monotonic()
+        bot = subprocess.Popen([args.pgibot, "serve", "--config", config], env=env,
+                               stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "bot.log"), "w"))
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", bot_port, timeout=1)
+                c.request("GET", "/healthz")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() - started > 10:
+                sys.exit("pgibot did not start; see " + tmp + "/bot.log")
+            time.sleep(0.001)
+        results["startup_to_healthz_ms"] = round((time.monotonic() - started) * 1000, 1)
+        time.sleep(1.0)
+        results["idle_rss_mb"] = round(rss_kb(bot.pid) / 1024, 1)
+
+        rate, lat, non2xx, errors, out = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections,
+                                             script=script)
+        results["pgibot_rps"] = rate
+        results["pgibot_latency_ms_full_load"] = lat
+        results["pgibot_non2xx"] = non2xx
+        results["ratio_to_nginx"] = round(rate / rate_nginx, 3)
+        results["rss_after_load_mb"] = round(rss_kb(bot.pid) / 1024, 1)
+
+        half = rate_nginx / 2
+        sent = int(re.search(r"(\d+) requests in", out).group(1))
+        # wrk's Lua reads these from its environment: pace each connection, and start past the
+        # deliveries the first run used so that every request is new again.
+        os.environ.update(dict(env, BENCH_DELAY_MS=str(max(0, int(args.connections / half * 1000) - 1)),
+                               BENCH_OFFSET=str(sent // 2 + 1000)))
+        rate_h, lat_h, non2xx_h, _, _ = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections,
+                                            script=script)
+        results["half_rate_target_rps"] = round(half)
+        results["half_rate_achieved_rps"] = rate_h
+        results["half_rate_latency_ms"] = lat_h
+        results["half_rate_non2xx"] = non2xx_h
+    finally:
+        if bot:
+            bot.send_signal(signal.SIGTERM)
+            try:
+                bot.wait(30)
+            except subprocess.TimeoutExpired:
+                bot.kill()
+        nginx.send_signal(signal.SIGQUIT)
+        nginx.wait(10)
+    print(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
