@@ -170,7 +170,8 @@ void Loader::check_fields(const toml::table& t, std::initializer_list<std::strin
                 list += a;
             }
             report(file_, line_of(key),
-                   "unknown field '" + std::string(key.str()) + "' in " + std::string(what) + " (allowed: " + list + ")");
+                   "unknown field '" + std::string(key.str()) + "' in " + std::string(what) + " (allowed: " + list +
+                       ")");
         }
     }
 }
@@ -305,9 +306,11 @@ void Loader::load_menu() {
             item.payload = payload->value;
             const std::string_view p = item.payload;
             if (p.starts_with("MENU:")) {
-                category_refs_.push_back({file_, payload->line, std::string(p.substr(5)), "payload '" + item.payload + "'"});
+                category_refs_.push_back(
+                    {file_, payload->line, std::string(p.substr(5)), "payload '" + item.payload + "'"});
             } else if (p.starts_with("TOPIC:")) {
-                topic_refs_.push_back({file_, payload->line, std::string(p.substr(6)), "payload '" + item.payload + "'"});
+                topic_refs_.push_back(
+                    {file_, payload->line, std::string(p.substr(6)), "payload '" + item.payload + "'"});
             } else if (p != "TIPOFF:START" && p != "TIPOFF:LOOKUP" && p != "SUBSCRIBE" && p != "UNSUBSCRIBE" &&
                        p != "HUMAN") {
                 report(file_, payload->line,

@@ -318,8 +318,8 @@ std::string to_nfc(std::string_view text) {
     decomposed.reserve(cps.size() + 8);
     for (const Cp cp : cps) {
         std::array<Cp, 32> buf{};
-        const utf8proc_ssize_t n =
-            utf8proc_decompose_char(cp, buf.data(), static_cast<utf8proc_ssize_t>(buf.size()), UTF8PROC_DECOMPOSE, nullptr);
+        const utf8proc_ssize_t n = utf8proc_decompose_char(cp, buf.data(), static_cast<utf8proc_ssize_t>(buf.size()),
+                                                           UTF8PROC_DECOMPOSE, nullptr);
         if (n < 0 || n > static_cast<utf8proc_ssize_t>(buf.size())) {
             decomposed.push_back(cp);
         } else {

@@ -708,6 +708,10 @@ struct Server::Impl {
             if (thread.joinable()) thread.join();
         }
         threads.clear();
+        // No thread runs the context now. Close here too, in case the posted close never ran: a
+        // listening socket left open would still complete TCP handshakes after stop() returned.
+        beast::error_code ignored;
+        acceptor.close(ignored);
         {
             std::lock_guard posts_lock(core->posts_mutex);
             core->posts_open = false;

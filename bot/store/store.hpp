@@ -160,7 +160,11 @@ public:
     virtual std::vector<std::string> idle_dialog_users(std::int64_t idle_before_ms, std::size_t limit) = 0;
 
     // --- outbox --------------------------------------------------------------------------------
+    // Pending rows with next_attempt_ms <= now_ms, by id. Only the head of each user's queue is due:
+    // a row waits while an earlier row of the same user is pending or sending (poll again after a send).
     virtual std::vector<OutboxItem> due_outbox(std::int64_t now_ms, std::size_t limit) = 0;
+    // Claims a pending row; StoreError if it is not pending (claimed elsewhere). mark_sent, mark_retry
+    // and mark_failed count an attempt; mark_retry puts the row back to pending.
     virtual void mark_sending(std::int64_t id) = 0;
     virtual void mark_sent(std::int64_t id, std::string_view platform_message_id) = 0;
     virtual void mark_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) = 0;

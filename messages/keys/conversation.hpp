@@ -5,7 +5,7 @@
 namespace pgibot::messages::keys {
 // Keys used by handlers/conversation and handlers/handler.cpp (owned by that dialog):
 // content/templates/conversation.toml.
-inline constexpr std::array<std::string_view, 30> kConversation{
+inline constexpr std::array<std::string_view, 31> kConversation{
     "conv.already_subscribed",
     "conv.attachment_other",
     "conv.back_to_bot",
@@ -16,6 +16,7 @@ inline constexpr std::array<std::string_view, 30> kConversation{
     "conv.button_yes",
     "conv.bye",
     "conv.category_prompt",
+    "conv.profile_greeting",
     "conv.comment_invite",
     "conv.comment_tipoff",
     "conv.did_you_mean",

@@ -64,7 +64,9 @@ const char* verdict_name(MatchResult::Verdict v) {
 
 TEST(Accuracy, LabelledQuestionsOverRealContent) {
     const auto loaded = load_content(fs::path(PGIBOT_SOURCE_DIR) / "messages" / "content");
-    for (const auto& p : loaded.problems) std::printf("content problem: %s:%d: %s\n", p.file.c_str(), p.line, p.message.c_str());
+    for (const auto& p : loaded.problems) {
+        std::printf("content problem: %s:%d: %s\n", p.file.c_str(), p.line, p.message.c_str());
+    }
     ASSERT_NE(loaded.content, nullptr) << loaded.problems.size() << " content problems";
     const Catalogue& catalogue = *loaded.content->catalogue;
     const Matcher& matcher = *loaded.content->matcher;

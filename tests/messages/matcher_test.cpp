@@ -68,7 +68,7 @@ TEST_F(MatcherTest, AnswersExampleAndParaphrasedQuestions) {
     ASSERT_FALSE(r.top.empty());
     EXPECT_EQ(r.top.front().topic->id, "waste.sorting");
     EXPECT_LE(r.top.size(), 3U);
-    EXPECT_EQ(top_id("cho em hỏi đốt rác thì bị phạt bao nhiêu ạ"), "fines.burning");
+    EXPECT_EQ(top_id("đốt rác thì bị phạt bao nhiêu tiền"), "fines.burning");
     EXPECT_EQ(top_id("PGI LÀ GÌ VẬY"), "pgi.what");
 }
 

@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <exception>
+#include <stdexcept>
 #include <utility>
 
 #include <spdlog/spdlog.h>
@@ -19,13 +20,26 @@ std::int64_t system_now_ms() {
 
 }  // namespace
 
+ZaloTokenStorage ZaloTokenStorage::of(store::Store& store) {
+    return ZaloTokenStorage{[&store](std::string_view key) { return store.load_token(key); },
+                            [&store](std::string_view key, const store::TokenPair& pair) { store.save_token(key, pair); }};
+}
+
 ZaloTokenManager::ZaloTokenManager(ZaloOptions options, http::Client& client, store::Store& store,
                                    store::TokenPair seed, Clock clock)
-    : options_(std::move(options)), client_(client), store_(store), clock_(std::move(clock)), pair_(std::move(seed)) {
+    : ZaloTokenManager(std::move(options), client, ZaloTokenStorage::of(store), std::move(seed), std::move(clock)) {}
+
+ZaloTokenManager::ZaloTokenManager(ZaloOptions options, http::Client& client, ZaloTokenStorage storage,
+                                   store::TokenPair seed, Clock clock)
+    : options_(std::move(options)),
+      client_(client),
+      storage_(std::move(storage)),
+      clock_(std::move(clock)),
+      pair_(std::move(seed)) {
     if (!clock_) clock_ = system_now_ms;
     while (!options_.oauth_base.empty() && options_.oauth_base.back() == '/') options_.oauth_base.pop_back();
     try {
-        auto stored = store_.load_token(store_key());
+        auto stored = storage_.load ? storage_.load(store_key()) : std::nullopt;
         if (stored && !stored->access_token.empty() &&
             (pair_.access_token.empty() || stored->expires_at_ms >= pair_.expires_at_ms)) {
             pair_ = std::move(*stored);
@@ -91,7 +105,8 @@ bool ZaloTokenManager::refresh_if_needed(std::int64_t now_ms) {
     }
     if (save_only) {
         try {
-            store_.save_token(store_key(), unsaved);
+            if (!storage_.save) throw std::runtime_error("no token storage");
+            storage_.save(store_key(), unsaved);
             const std::lock_guard lock(state_mutex_);
             pending_save_ = false;
             healthy_ = true;
@@ -191,7 +206,8 @@ bool ZaloTokenManager::refresh_locked(std::int64_t now_ms) {
     // The old refresh token is dead now: save the new pair before anyone uses it.
     std::string save_error;
     try {
-        store_.save_token(store_key(), fresh);
+        if (!storage_.save) throw std::runtime_error("no token storage");
+        storage_.save(store_key(), fresh);
     } catch (const std::exception& e) {
         save_error = e.what();
     }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -26,6 +27,15 @@ public:
     virtual bool refresh_after_auth_error(std::string_view rejected) = 0;
 };
 
+// Where the pair is kept: the store's load_token/save_token in production (see of()); two plain
+// functions so tests need no full store::Store. Both may throw (store::StoreError).
+struct ZaloTokenStorage {
+    std::function<std::optional<store::TokenPair>(std::string_view key)> load;
+    std::function<void(std::string_view key, const store::TokenPair& pair)> save;
+    // `store` must outlive the storage.
+    static ZaloTokenStorage of(store::Store& store);
+};
+
 class ZaloTokenManager final : public ZaloTokenProvider {
 public:
     using Clock = std::function<std::int64_t()>;  // epoch milliseconds
@@ -37,6 +47,8 @@ public:
     // expires_at_ms 0 when unknown). The pair saved in the store under store_key() wins when it is at
     // least as new (expires_at_ms) or the seed is empty. A store failure here is logged, not thrown.
     ZaloTokenManager(ZaloOptions options, http::Client& client, store::Store& store, store::TokenPair seed,
+                     Clock clock = {});
+    ZaloTokenManager(ZaloOptions options, http::Client& client, ZaloTokenStorage storage, store::TokenPair seed,
                      Clock clock = {});
 
     [[nodiscard]] std::string access_token() const;
@@ -63,7 +75,7 @@ private:
 
     ZaloOptions options_;
     http::Client& client_;
-    store::Store& store_;
+    ZaloTokenStorage storage_;
     Clock clock_;
 
     std::mutex refresh_mutex_;  // single flight: held for a whole refresh (HTTP call + save)

@@ -419,7 +419,12 @@ public:
         write([&](Connection& c) {
             const std::int64_t now = detail::now_ms();
             const auto capped = detail::cap_error(reason);
-            c.prepare(kMarkUnreachable).bind(1, to_string(platform)).bind(2, user_id).bind(3, capped).bind(4, now).run();
+            c.prepare(kMarkUnreachable)
+                .bind(1, to_string(platform))
+                .bind(2, user_id)
+                .bind(3, capped)
+                .bind(4, now)
+                .run();
             if (c.changes() == 0) {
                 c.prepare(kInsertUnreachable)
                     .bind(1, to_string(platform))
@@ -512,7 +517,13 @@ public:
             const std::int64_t at = or_now(change.at_ms, detail::now_ms());
             const auto status = tipoff::to_string(change.status);
             c.prepare(kUpdateTipoffStatus).bind(1, id).bind(2, status).bind(3, at).run();
-            c.prepare(kInsertHistory).bind(1, id).bind(2, status).bind(3, change.by).bind(4, change.note).bind(5, at).run();
+            c.prepare(kInsertHistory)
+                .bind(1, id)
+                .bind(2, status)
+                .bind(3, change.by)
+                .bind(4, change.note)
+                .bind(5, at)
+                .run();
         });
     }
 

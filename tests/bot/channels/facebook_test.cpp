@@ -383,7 +383,9 @@ TEST_F(Fixture, RenderSplitsVietnameseAtSentences) {
         const auto j = parse(bodies[i]);  // the parse also checks the UTF-8
         const std::string text = j["message"]["text"];
         EXPECT_LE(utf8_length(text), facebook::kMaxTextChars);
-        if (i + 1 < bodies.size()) EXPECT_GT(utf8_length(text), 1900U);  // sentence ends near the limit
+        if (i + 1 < bodies.size()) {
+            EXPECT_GT(utf8_length(text), 1900U);  // sentence ends near the limit
+        }
         EXPECT_EQ(text.back(), '.');
         EXPECT_EQ(j["message"].contains("quick_replies"), i + 1 == bodies.size());
         joined += (joined.empty() ? "" : " ") + text;

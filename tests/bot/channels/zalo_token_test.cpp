@@ -41,17 +41,17 @@ struct TokenFixture : ::testing::Test {
 
 TEST_F(TokenFixture, StoredPairWinsWhenNewer) {
     store.tokens["zalo:4511223344556677889"] = pair("stored-a", "stored-r", kNow + 20 * kHour);
-    ZaloTokenManager m(options(), client, store, pair("env-a", "env-r", 0), clock);
+    ZaloTokenManager m(options(), client, store.storage(), pair("env-a", "env-r", 0), clock);
     EXPECT_EQ(m.access_token(), "stored-a");
     EXPECT_EQ(m.store_key(), "zalo:4511223344556677889");
 
     store.tokens["zalo:4511223344556677889"] = pair("stored-a", "stored-r", kNow + 2 * kHour);
-    ZaloTokenManager newer_env(options(), client, store, pair("env-a", "env-r", kNow + 24 * kHour), clock);
+    ZaloTokenManager newer_env(options(), client, store.storage(), pair("env-a", "env-r", kNow + 24 * kHour), clock);
     EXPECT_EQ(newer_env.access_token(), "env-a");
 }
 
 TEST_F(TokenFixture, SeedIsSavedWhenNothingWasStored) {
-    ZaloTokenManager m(options(), client, store, pair("env-a", "env-r", kNow + 10 * kHour), clock);
+    ZaloTokenManager m(options(), client, store.storage(), pair("env-a", "env-r", kNow + 10 * kHour), clock);
     EXPECT_EQ(m.access_token(), "env-a");
     EXPECT_TRUE(m.refresh_if_needed(kNow));
     EXPECT_TRUE(client.requests().empty());  // still fresh: no refresh
@@ -61,7 +61,7 @@ TEST_F(TokenFixture, SeedIsSavedWhenNothingWasStored) {
 
 TEST_F(TokenFixture, NoRefreshWhileMoreThanAnHourRemains) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow + kHour + 1000);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     EXPECT_TRUE(m.refresh_if_needed(kNow));
     EXPECT_EQ(m.access_token_for_send(), "a1");
     EXPECT_TRUE(client.requests().empty());
@@ -70,7 +70,7 @@ TEST_F(TokenFixture, NoRefreshWhileMoreThanAnHourRemains) {
 
 TEST_F(TokenFixture, RefreshRequestAndPersistBeforeUse) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1/+=", kNow + 30 * 60 * 1000);  // 30 min left
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) { return response(200, ok_body("a2", "r2")); };
     std::string token_in_use_during_save;
     store.on_save = [&](std::string_view key, const store::TokenPair& p) {
@@ -96,7 +96,7 @@ TEST_F(TokenFixture, RefreshRequestAndPersistBeforeUse) {
 
 TEST_F(TokenFixture, SingleFlight) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow - 1000);  // expired
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
         return response(200, ok_body("a2", "r2"));
@@ -116,7 +116,7 @@ TEST_F(TokenFixture, SingleFlight) {
 
 TEST_F(TokenFixture, AuthErrorRefreshIsSingleFlightToo) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow + 20 * kHour);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     int n = 0;
     client.handler = [&n](const http::ClientRequest&) {
         std::this_thread::sleep_for(std::chrono::milliseconds(30));
@@ -138,7 +138,7 @@ TEST_F(TokenFixture, AuthErrorRefreshIsSingleFlightToo) {
 
 TEST_F(TokenFixture, FailedRefreshIsLoudAndUnhealthyWithoutSecrets) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1-secret", kNow + 10 * 60 * 1000);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) {
         return response(200, R"({"error":-14002,"error_name":"Invalid appId r1-secret","error_description":"APP-SECRET-xyz"})");
     };
@@ -162,13 +162,13 @@ TEST_F(TokenFixture, FailedRefreshIsLoudAndUnhealthyWithoutSecrets) {
 
 TEST_F(TokenFixture, TransportFailureAndNoRefreshToken) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow - 1);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) { return http::ClientResponse{}; };
     EXPECT_FALSE(m.refresh_if_needed(kNow));  // expired and not refreshed
     EXPECT_FALSE(m.healthy());
 
     FakeTokenStore empty;
-    ZaloTokenManager none(options(), client, empty, pair("env-a", "", 0), clock);
+    ZaloTokenManager none(options(), client, empty.storage(), pair("env-a", "", 0), clock);
     EXPECT_TRUE(none.force_refresh(kNow));  // unknown expiry: the token is still tried
     EXPECT_FALSE(none.healthy());
     EXPECT_EQ(none.last_error(), "no refresh token");
@@ -176,7 +176,7 @@ TEST_F(TokenFixture, TransportFailureAndNoRefreshToken) {
 
 TEST_F(TokenFixture, SaveFailureKeepsThePairAndRetriesTheSave) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow + 60 * 1000);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) { return response(200, ok_body("a2", "r2")); };
     store.on_save = [](std::string_view, const store::TokenPair&) { throw store::StoreError("disk full"); };
     EXPECT_TRUE(m.refresh_if_needed(kNow));
@@ -192,7 +192,7 @@ TEST_F(TokenFixture, SaveFailureKeepsThePairAndRetriesTheSave) {
 
 TEST_F(TokenFixture, AccessTokenForSendRefreshesFirst) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1", kNow + 1000);
-    ZaloTokenManager m(options(), client, store, {}, clock);
+    ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) { return response(200, ok_body("a2", "r2")); };
     EXPECT_EQ(m.access_token_for_send(), "a2");
 }

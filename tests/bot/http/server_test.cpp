@@ -246,7 +246,7 @@ TEST_F(ServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     ASSERT_TRUE(conn.send("GET /hello HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n"));
     const auto last = conn.read_response(5s);
     ASSERT_TRUE(last.has_value());
-    EXPECT_EQ(last->headers["connection"], "close");
+    EXPECT_EQ(last->headers.at("connection"), "close");
     EXPECT_TRUE(conn.wait_closed(5s));
 }
 

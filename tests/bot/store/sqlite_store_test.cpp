@@ -500,7 +500,8 @@ TEST_F(SqliteStoreTest, StatusChangesAppendHistory) {
     const auto code = store->commit_decision(commit).at(0);
 
     store->change_tipoff_status(code, StatusChange{tipoff::Status::forwarded, "router", "email", kJuly2025 + 10});
-    store->change_tipoff_status(code, StatusChange{tipoff::Status::resolved, "officer", "đã xử lý", kJuly2025 + 20});
+    store->change_tipoff_status(code,
+                                StatusChange{tipoff::Status::resolved, "officer", "đã xử lý", kJuly2025 + 20});
     const auto row = store->tipoff_by_code(code);
     ASSERT_TRUE(row);
     EXPECT_EQ(row->status, tipoff::Status::resolved);
