@@ -2,7 +2,8 @@
 # pgibot's set-up on a fresh Debian 12 machine. Two uses, both from the repository root:
 #   bash deploy/setup.sh run    installs what is missing, builds, starts the bot on config/pgibot.toml
 #   bash deploy/setup.sh test   installs what is missing, builds, runs every test
-# Nothing is downloaded but Debian packages (apt).
+# Nothing is downloaded but Debian packages (apt) and, for `test`, the browser test's one npm package
+# (playwright-core, pinned in tests/web/package-lock.json; it drives Debian's chromium, downloads no browser).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,6 +23,9 @@ packages=(
 )
 if [ "$mode" = test ]; then
   packages+=(libgtest-dev libgmock-dev libbenchmark-dev sqlite3 python3)
+  # The end-to-end browser test of /chat (tests/web): Chromium, and Node.js + npm unless already on PATH.
+  packages+=(chromium)
+  { command -v node && command -v npm; } >/dev/null 2>&1 || packages+=(nodejs npm)
 fi
 
 missing=()
@@ -34,6 +38,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [ "$mode" = test ]; then
+  # Before cmake: tests/web/CMakeLists.txt registers web_chat only when node_modules is there.
+  echo "== installing the browser test's npm package (tests/web)"
+  if [ -f tests/web/package-lock.json ]; then
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests/web --no-audit --no-fund
+  else
+    PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm install --prefix tests/web --no-audit --no-fund
+  fi
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"

@@ -78,6 +78,69 @@ void decompose_folded(Cp cp, std::vector<Cp>& out) {
     out.insert(out.end(), buf.begin(), buf.begin() + n);
 }
 
+// decompose_folded with the lookalike fixes on both sides: what tokenize does with each non-ASCII
+// code point.
+void decompose_fixed(Cp cp, std::vector<Cp>& out) {
+    const auto before = out.size();
+    decompose_folded(fix_lookalike(cp), out);
+    for (auto i = before; i < out.size(); ++i) out[i] = fix_lookalike(out[i]);  // folding may yield ð
+}
+
+// decompose_fixed of the Latin letters Vietnamese text is made of (U+0080..U+02FF, U+1E00..U+1EFF),
+// computed once: the utf8proc look-up per character dominated normalising questions and content.
+class LatinDecompositions {
+public:
+    LatinDecompositions() {
+        std::vector<Cp> buf;
+        for (Cp cp = 0x80; cp < kLatinEnd; ++cp) fill(cp, buf);
+        for (Cp cp = kExtendedBegin; cp < kExtendedEnd; ++cp) fill(cp, buf);
+    }
+    // Appends decompose_fixed(cp) to `out`.
+    void append(Cp cp, std::vector<Cp>& out) const {
+        const Entry* e = entry(cp);
+        if (e == nullptr || e->size == 0) {
+            decompose_fixed(cp, out);
+            return;
+        }
+        out.insert(out.end(), e->cps.begin(), e->cps.begin() + e->size);
+    }
+
+private:
+    static constexpr Cp kLatinEnd = 0x300;
+    static constexpr Cp kExtendedBegin = 0x1E00;
+    static constexpr Cp kExtendedEnd = 0x1F00;
+    struct Entry {
+        std::array<Cp, 4> cps{};
+        std::uint8_t size = 0;  // 0: longer than cps, not cached
+    };
+    static std::size_t slot(Cp cp) {
+        if (cp >= 0x80 && cp < kLatinEnd) return static_cast<std::size_t>(cp - 0x80);
+        if (cp >= kExtendedBegin && cp < kExtendedEnd) {
+            return static_cast<std::size_t>(kLatinEnd - 0x80 + (cp - kExtendedBegin));
+        }
+        return kSize;
+    }
+    [[nodiscard]] const Entry* entry(Cp cp) const {
+        const auto i = slot(cp);
+        return i < kSize ? &entries_[i] : nullptr;
+    }
+    void fill(Cp cp, std::vector<Cp>& buf) {
+        buf.clear();
+        decompose_fixed(cp, buf);
+        Entry& e = entries_[slot(cp)];
+        if (buf.empty() || buf.size() > e.cps.size()) return;  // ignorables and long ones take the slow path
+        std::copy(buf.begin(), buf.end(), e.cps.begin());
+        e.size = static_cast<std::uint8_t>(buf.size());
+    }
+    static constexpr std::size_t kSize = (kLatinEnd - 0x80) + (kExtendedEnd - kExtendedBegin);
+    std::array<Entry, kSize> entries_{};
+};
+
+const LatinDecompositions& latin_decompositions() {
+    static const LatinDecompositions table;  // built on first use, thread-safe
+    return table;
+}
+
 // Canonical ordering of each run of combining marks (stable by combining class), needed before
 // composition because marks typed separately (Microsoft keyboard: ê + U+0301) arrive in any order.
 void order_marks(std::vector<Cp>& cps) {
@@ -120,10 +183,19 @@ struct Letter {
 // ("kiểu cũ") rule puts it: hòa, thủy, khỏe, quý. We pick the old style because the official
 // Lạng Sơn unit list (Quý Hòa, Thiện Hòa) and underthesea's output use it. Tokens that are not
 // plain Vietnamese syllables (digits, other scripts, English clusters) are left as they are.
-bool place_tone(const std::vector<Cp>& in, std::vector<Cp>& out) {
+struct Syllable {
     std::array<Letter, 16> letters{};
     std::size_t n = 0;
+    std::size_t pos = 0;  // the letter carrying the tone
     Cp tone = 0;
+};
+
+bool place_tone(const std::vector<Cp>& in, Syllable& out) {
+    auto& letters = out.letters;
+    std::size_t& n = out.n;
+    Cp& tone = out.tone;
+    n = 0;
+    tone = 0;
     for (const Cp c : in) {
         if (is_tone(c)) {
             if (n == 0) return false;
@@ -171,17 +243,66 @@ bool place_tone(const std::vector<Cp>& in, std::vector<Cp>& out) {
             pos = start;  // old style: hòa, thủy, mùa, tài
         }
     }
-    out.clear();
-    for (std::size_t i = 0; i < n; ++i) {
-        out.push_back(letters[i].base);
-        // Canonical order: horn (ccc 216) < dot below (220) < circumflex/breve/tones (230).
-        const Cp t = (i == pos) ? tone : 0;
-        if (letters[i].quality == kHorn) out.push_back(kHorn);
-        if (t == kDotBelow) out.push_back(kDotBelow);
-        if (letters[i].quality != 0 && letters[i].quality != kHorn) out.push_back(letters[i].quality);
-        if (t != 0 && t != kDotBelow) out.push_back(t);
-    }
+    out.pos = pos;
     return true;
+}
+
+// One letter of a placed syllable as decomposed code points in canonical order:
+// horn (ccc 216) < dot below (220) < circumflex/breve/tones (230).
+void append_letter(const Letter& letter, Cp tone, std::vector<Cp>& out) {
+    out.push_back(letter.base);
+    if (letter.quality == kHorn) out.push_back(kHorn);
+    if (tone == kDotBelow) out.push_back(kDotBelow);
+    if (letter.quality != 0 && letter.quality != kHorn) out.push_back(letter.quality);
+    if (tone != 0 && tone != kDotBelow) out.push_back(tone);
+}
+
+// The NFC (UTF-8) of every letter a placed syllable can hold (a-z and đ, each quality, each tone),
+// composed once: composing a syllable is then concatenating its letters (each letter is a starter
+// with its own marks, so NFC never composes across letters).
+class LetterCompositions {
+public:
+    LetterCompositions() {
+        std::vector<Cp> cps;
+        for (std::size_t b = 0; b < kBases; ++b) {
+            for (std::size_t q = 0; q < kQualities.size(); ++q) {
+                for (std::size_t t = 0; t < kTones.size(); ++t) {
+                    cps.clear();
+                    append_letter(Letter{base_of(b), kQualities[q]}, kTones[t], cps);
+                    compose_append(cps, utf8_[(b * kQualities.size() + q) * kTones.size() + t]);
+                }
+            }
+        }
+    }
+    void append(const Letter& letter, Cp tone, std::string& out) const {
+        out += utf8_[(base_index(letter.base) * kQualities.size() + quality_index(letter.quality)) * kTones.size() +
+                     tone_index(tone)];
+    }
+
+private:
+    static constexpr std::size_t kBases = 27;  // a-z, đ
+    static constexpr std::array<Cp, 4> kQualities{0, kCircumflex, kBreve, kHorn};
+    static constexpr std::array<Cp, 6> kTones{0, kGrave, kAcute, kTilde, kHook, kDotBelow};
+    static Cp base_of(std::size_t b) { return b < 26 ? static_cast<Cp>('a' + b) : 0x0111; }
+    static std::size_t base_index(Cp c) { return c == 0x0111 ? 26 : static_cast<std::size_t>(c - 'a'); }
+    static std::size_t quality_index(Cp q) {
+        return static_cast<std::size_t>(std::find(kQualities.begin(), kQualities.end(), q) - kQualities.begin());
+    }
+    static std::size_t tone_index(Cp t) {
+        return static_cast<std::size_t>(std::find(kTones.begin(), kTones.end(), t) - kTones.begin());
+    }
+    std::array<std::string, kBases * kQualities.size() * kTones.size()> utf8_{};
+};
+
+const LetterCompositions& letter_compositions() {
+    static const LetterCompositions table;  // built on first use, thread-safe
+    return table;
+}
+
+// NFC of a placed syllable.
+void compose_syllable(const Syllable& s, std::string& out) {
+    const auto& table = letter_compositions();
+    for (std::size_t i = 0; i < s.n; ++i) table.append(s.letters[i], i == s.pos ? s.tone : 0, out);
 }
 
 bool all_digits(std::string_view token) {
@@ -194,10 +315,14 @@ bool is_ascii_token(const std::vector<Cp>& cps) {
 
 // Splits text into canonical NFC syllables. ASCII, most of every chat message, takes a fast path
 // without utf8proc look-ups; buffers are per thread because this runs for every incoming question.
-void tokenize(std::string_view text, std::vector<std::string>& tokens) {
+// Writes the tokens into tokens[0, n) and returns n: strings already there are reused (their capacity
+// too), so a warm per-thread vector makes tokenising allocation-free.
+std::size_t tokenize(std::string_view text, std::vector<std::string>& tokens) {
     thread_local std::vector<Cp> cps;
     thread_local std::vector<Cp> word;
-    thread_local std::vector<Cp> placed;
+    thread_local Syllable placed;
+    const auto& latin = latin_decompositions();
+    std::size_t count = 0;
     cps.clear();
     word.clear();
     const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
@@ -220,22 +345,21 @@ void tokenize(std::string_view text, std::vector<std::string>& tokens) {
         }
         p += n;
         left -= n;
-        const auto before = cps.size();
-        decompose_folded(fix_lookalike(cp), cps);
-        for (auto i = before; i < cps.size(); ++i) cps[i] = fix_lookalike(cps[i]);  // folding may yield ð
+        latin.append(cp, cps);
     }
 
     auto flush = [&] {
         if (word.empty()) return;
-        std::string token;
+        if (count == tokens.size()) tokens.emplace_back();
+        std::string& token = tokens[count++];
+        token.clear();
         if (is_ascii_token(word)) {
             for (const Cp c : word) token += static_cast<char>(c);
         } else if (place_tone(word, placed)) {
-            compose_append(placed, token);
+            compose_syllable(placed, token);
         } else {
             compose_append(word, token);
         }
-        tokens.push_back(std::move(token));
         word.clear();
     };
     for (std::size_t i = 0; i < cps.size(); ++i) {
@@ -252,41 +376,42 @@ void tokenize(std::string_view text, std::vector<std::string>& tokens) {
         }
     }
     flush();
+    return count;
 }
 
 }  // namespace
 
 Normalizer::Normalizer(std::map<std::string, std::string, std::less<>> abbreviations) {
     // Keys and values go through the same pipeline as citizen text so "Đc" or an NFD key still match.
+    std::vector<std::string> key_tokens;
+    std::vector<std::string> value_tokens;
     for (const auto& [key, value] : abbreviations) {
-        std::vector<std::string> key_tokens;
-        tokenize(key, key_tokens);
-        if (key_tokens.size() != 1) continue;  // content check reports keys that are not one word
-        std::vector<std::string> value_tokens;
-        tokenize(value, value_tokens);
+        if (tokenize(key, key_tokens) != 1) continue;  // content check reports keys that are not one word
+        const auto n = tokenize(value, value_tokens);
         std::string joined;
-        for (const auto& t : value_tokens) {
+        for (std::size_t i = 0; i < n; ++i) {
             if (!joined.empty()) joined += ' ';
-            joined += t;
+            joined += value_tokens[i];
         }
         if (!joined.empty()) abbreviations_[key_tokens.front()] = std::move(joined);
     }
 }
 
 std::vector<std::string> Normalizer::syllables(std::string_view text) const {
-    std::vector<std::string> tokens;
-    tokenize(text, tokens);
+    thread_local std::vector<std::string> tokens;  // reused: no allocation per token once warm
+    const auto n = tokenize(text, tokens);
     std::vector<std::string> out;
-    out.reserve(tokens.size() + 4);
+    out.reserve(n + 4);
     bool after_number = false;
-    for (auto& token : tokens) {
+    for (std::size_t i = 0; i < n; ++i) {
+        const std::string& token = tokens[i];
         const bool number = all_digits(token);
         // "500 k" and "2 tr" are money, not "không"/"trời": no expansion right after a number.
         const bool money_unit = after_number && (token == "k" || token == "tr");
         auto it = money_unit ? abbreviations_.end() : abbreviations_.find(token);
         after_number = number;
         if (it == abbreviations_.end()) {
-            out.push_back(std::move(token));
+            out.push_back(token);
             continue;
         }
         std::string_view value = it->second;
@@ -309,7 +434,37 @@ std::string Normalizer::normalize(std::string_view text) const {
     return out;
 }
 
+namespace {
+
+// Quick check: text made only of code points that are NFC on their own and never compose with a
+// neighbour (ASCII and Latin-1/Extended-A/B, the precomposed Vietnamese letters, common punctuation,
+// emoji) is already NFC. Content files are almost entirely such text, and load_content checks every string.
+bool surely_nfc(std::string_view text) {
+    const auto* p = reinterpret_cast<const utf8proc_uint8_t*>(text.data());
+    auto left = static_cast<utf8proc_ssize_t>(text.size());
+    while (left > 0) {
+        if (*p < 0x80) {
+            ++p;
+            --left;
+            continue;
+        }
+        Cp cp = 0;
+        const utf8proc_ssize_t n = utf8proc_iterate(p, left, &cp);
+        if (n <= 0) return false;
+        const bool stable = cp < 0x300 || (cp >= 0x1E00 && cp < 0x1F00) || (cp >= 0x2010 && cp < 0x2028) ||
+                            (cp >= 0x2030 && cp < 0x205F) || (cp >= 0x2190 && cp < 0x2200) ||
+                            (cp >= 0x2600 && cp < 0x27C0) || (cp >= 0x1F300 && cp < 0x1FB00);
+        if (!stable) return false;
+        p += n;
+        left -= n;
+    }
+    return true;
+}
+
+}  // namespace
+
 std::string to_nfc(std::string_view text) {
+    if (surely_nfc(text)) return std::string(text);
     std::vector<Cp> cps;
     cps.reserve(text.size());
     decode(text, cps);

@@ -38,12 +38,8 @@ std::unique_ptr<store::Store> open_store_or_report(const Config& config) {
 
 std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config) {
     try {
-        const bool had_file = !config.tipoffs.key_file.empty() && std::filesystem::exists(config.tipoffs.key_file);
+        // The vault itself says so when it creates the key file (first start of the default config).
         auto vault = tipoffs::IdentityVault::load(config.tipoffs.key_file, config.tipoffs.create_key_file);
-        if (!had_file && config.tipoffs.create_key_file && std::getenv("PGIBOT_DATA_KEY") == nullptr) {
-            std::cerr << "note: created a new data key at " << config.tipoffs.key_file.string()
-                      << " (it encrypts reporters' identities: back it up, separately from the database)\n";
-        }
         return vault;
     } catch (const std::exception& e) {
         std::cerr << "data key error: " << e.what()

@@ -271,6 +271,12 @@ void read_rest(TableReader& root, Config& c) {
         r.string("key_file", key_file);
         if (!key_file.empty()) c.tipoffs.key_file = resolve(c.file.parent_path(), key_file);
         r.boolean("create_key_file", c.tipoffs.create_key_file);
+        std::string evidence_dir = "evidence";
+        r.string("evidence_dir", evidence_dir);
+        c.tipoffs.evidence_dir = resolve(c.file.parent_path(), evidence_dir);
+        int evidence_max_mb = 25;
+        r.integer("evidence_max_mb", evidence_max_mb, 1, 1024);
+        c.tipoffs.evidence_max_bytes = static_cast<std::size_t>(evidence_max_mb) * 1024 * 1024;
         r.skip("routing");
         r.skip("smtp");
         r.skip("forwarding");

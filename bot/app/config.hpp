@@ -75,6 +75,8 @@ struct ChatConfig {
 struct TipoffsConfig {
     std::filesystem::path key_file;       // used when PGIBOT_DATA_KEY is not set
     bool create_key_file = false;         // embedded default: create it on first start
+    std::filesystem::path evidence_dir;   // downloaded photos/videos of reports
+    std::size_t evidence_max_bytes = 25 * 1024 * 1024;
     // [tipoffs.routing], [tipoffs.smtp] and [tipoffs.forwarding] belong to bot/tipoffs/forwarder.hpp,
     // which validates them from the parsed document; absent routing: reports are stored, not forwarded.
     std::shared_ptr<const tipoffs::ForwardingConfig> forwarding;

@@ -159,6 +159,11 @@ int run_serve(const std::string& config_file) {
     if (!store) return kExitFailure;
     auto vault = open_vault_or_report(config);
     if (!vault) return kExitUsage;
+    if (secrets.log_salt.empty()) {
+        // Hashed user ids in logs must correlate across restarts without a separate secret: derive
+        // the salt from the data key (a keyed hash, so the key itself never shows).
+        telemetry.set_log_salt(vault->lookup_hash(Platform::cli, "pgibot-log-salt"), config.log.level, config.log.format);
+    }
 
     const auto forwarding = config.tipoffs.forwarding;
 

@@ -22,6 +22,11 @@ public:
                                  "/chat/api/send", "/chat/api/messages"});
     }
 
+    void set_log_salt(const std::string& salt, const std::string& level, const std::string& format) {
+        std::string error;
+        observability::init_logging({level, format, salt}, error);
+    }
+
     void access(const http::AccessRecord& r) {
         metrics_.http_request(r.path, r.status, r.seconds);
         // The request line only: query strings can hold the verify token, bodies hold citizens' words.

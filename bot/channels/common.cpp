@@ -88,7 +88,8 @@ char32_t cp_at(std::string_view s, std::size_t i) {
 
 bool is_combining(char32_t cp) {
     return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x1dc0 && cp <= 0x1dff) ||
-           (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f) || cp == 0x200d || (cp >= 0xfe00 && cp <= 0xfe0f);
+           (cp >= 0x20d0 && cp <= 0x20ff) || (cp >= 0xfe20 && cp <= 0xfe2f) || cp == 0x200d ||
+           (cp >= 0xfe00 && cp <= 0xfe0f);
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }

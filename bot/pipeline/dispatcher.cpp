@@ -101,8 +101,6 @@ void Dispatcher::poll_loop() {
             if (rows.empty()) break;
             for (auto& row : rows) {
                 after_id_ = std::max(after_id_, row.id);
-                // `pgibot ask` handles its own rows in its own process.
-                if (row.user_key.rfind("cli:", 0) == 0) continue;
                 ++in_flight_;
                 auto& lane = lane_for(row.user_key);
                 lane.post([this, r = std::move(row)] {
@@ -131,7 +129,6 @@ void Dispatcher::stop() {
             if (rows.empty()) break;
             for (auto& row : rows) {
                 after_id_ = std::max(after_id_, row.id);
-                if (row.user_key.rfind("cli:", 0) == 0) continue;
                 ++in_flight_;
                 lane_for(row.user_key).post([this, r = std::move(row)] {
                     handle_row(r);

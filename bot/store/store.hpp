@@ -107,7 +107,8 @@ struct DecisionCommit {
     std::vector<NewOutbox> outbox;
     std::vector<Unmatched> unmatched;
     std::vector<NewTipoff> tipoffs;  // codes allocated here; every kRefCodePlaceholder ("{ref_code}") in
-                                     // outbox body/message_json becomes the last code (given or allocated)
+                                     // outbox body/message_json becomes the last code (given or allocated);
+                                     // one pending evidence row per report.evidence entry
     // Who user_key names (for the users table: subscription, reachability). Optional: when user_id
     // is empty the store takes platform, page and user from the inbox row's event.
     Platform platform = Platform::cli;
@@ -121,6 +122,36 @@ struct ForwardAttempt {
     bool ok = false;
     std::string detail;
     std::int64_t at_ms = 0;
+};
+
+// One entry of a tip-off's report.evidence and its download (bot/tipoffs/evidence). Rows are created
+// by commit_decision together with the tip-off, one per report.evidence entry, pending and due at once.
+enum class EvidenceState { pending, downloaded, failed };
+inline std::string_view to_string(EvidenceState s) {
+    switch (s) {
+        case EvidenceState::pending: return "pending";
+        case EvidenceState::downloaded: return "downloaded";
+        case EvidenceState::failed: return "failed";
+    }
+    return "pending";
+}
+
+struct EvidenceRow {
+    std::int64_t id = 0;
+    std::string tipoff_code;
+    int position = 0;               // index in report.evidence
+    std::string url;                // may carry an access token in its query: never log it whole
+    std::string media_type;         // image | video | audio | file
+    EvidenceState state = EvidenceState::pending;
+    int attempts = 0;
+    std::int64_t next_attempt_ms = 0;
+    std::string sha256;             // lower-case hex (downloaded)
+    std::string path;               // stored file (downloaded)
+    std::int64_t bytes = 0;
+    std::string content_type;       // verified type (downloaded)
+    std::string last_error;
+    std::int64_t created_ms = 0;
+    std::int64_t updated_ms = 0;
 };
 
 struct TokenPair {
@@ -196,6 +227,37 @@ public:
     virtual std::vector<ForwardAttempt> forward_attempts(std::string_view code) {
         (void)code;
         throw StoreError("forward_attempts: not supported by this store");
+    }
+
+    // --- evidence ------------------------------------------------------------------------------
+    // Not pure so that test fakes need not implement them; the SQLite store does.
+    // Pending rows with next_attempt_ms <= now_ms, oldest due first. Meant for ONE downloader per
+    // database (rows are not claimed).
+    virtual std::vector<EvidenceRow> due_evidence(std::int64_t now_ms, std::size_t limit) {
+        (void)now_ms;
+        (void)limit;
+        throw StoreError("due_evidence: not supported by this store");
+    }
+    // Each mark counts an attempt and needs a pending row (StoreError otherwise). Errors are capped;
+    // the caller keeps secrets (URL query strings, tokens) out of them.
+    virtual void mark_evidence_downloaded(std::int64_t id, std::string_view sha256, std::string_view path,
+                                          std::int64_t bytes, std::string_view content_type, std::int64_t now_ms) {
+        (void)id; (void)sha256; (void)path; (void)bytes; (void)content_type; (void)now_ms;
+        throw StoreError("mark_evidence_downloaded: not supported by this store");
+    }
+    virtual void mark_evidence_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error,
+                                     std::int64_t now_ms) {
+        (void)id; (void)next_attempt_ms; (void)error; (void)now_ms;
+        throw StoreError("mark_evidence_retry: not supported by this store");
+    }
+    virtual void mark_evidence_failed(std::int64_t id, std::string_view error, std::int64_t now_ms) {
+        (void)id; (void)error; (void)now_ms;
+        throw StoreError("mark_evidence_failed: not supported by this store");
+    }
+    // A tip-off's evidence rows by position (unknown code: empty).
+    virtual std::vector<EvidenceRow> evidence_for(std::string_view code) {
+        (void)code;
+        throw StoreError("evidence_for: not supported by this store");
     }
 
     // --- health --------------------------------------------------------------------------------

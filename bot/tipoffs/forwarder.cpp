@@ -304,8 +304,15 @@ DeliveryResult CurlSmtpMailer::send(const MailMessage& m) {
     if (!m.message_id.empty()) append(headers, "Message-ID: " + m.message_id);
 
     std::unique_ptr<curl_mime, decltype(&curl_mime_free)> mime(curl_mime_init(h), &curl_mime_free);
+    // Canonical text form: CRLF line breaks (the quoted-printable encoder keeps them as hard breaks).
+    std::string body_text;
+    body_text.reserve(m.text.size() + m.text.size() / 40);
+    for (std::size_t i = 0; i < m.text.size(); ++i) {
+        if (m.text[i] == '\n' && (i == 0 || m.text[i - 1] != '\r')) body_text += '\r';
+        body_text += m.text[i];
+    }
     curl_mimepart* text = curl_mime_addpart(mime.get());
-    curl_mime_data(text, m.text.data(), m.text.size());
+    curl_mime_data(text, body_text.data(), body_text.size());
     curl_mime_type(text, "text/plain; charset=UTF-8");
     curl_mime_encoder(text, "quoted-printable");
     for (const auto& att : m.attachments) {

@@ -228,10 +228,11 @@ create_key_file = true
         return doc.value("/recipient/id"_json_pointer, std::string());
     }
 
+    // Declared before the fakes whose handlers use them, so they outlive the fakes' shutdown.
+    std::atomic<int> sent_{0};
     TempDir dir_;
     FakeHttpServer graph_;
     FakeHttpServer zalo_;
-    std::atomic<int> sent_{0};
     std::string config_;
     BotProcess bot_;
     pgibot::http::CurlClient client_;

@@ -10,7 +10,8 @@ namespace pgibot::channels {
 
 FacebookChannel::FacebookChannel(FacebookOptions options, http::Client& client)
     : options_(std::move(options)), client_(client) {
-    while (!options_.graph_api_base.empty() && options_.graph_api_base.back() == '/') options_.graph_api_base.pop_back();
+    while (!options_.graph_api_base.empty() && options_.graph_api_base.back() == '/')
+        options_.graph_api_base.pop_back();
 }
 
 bool FacebookChannel::enabled() const {

@@ -25,7 +25,8 @@ std::string describe_failure(const http::ClientResponse& response, const Faceboo
     if (error != nullptr && error->is_object()) {
         if (const auto code = int64_of(member(*error, "code"))) detail += " code=" + std::to_string(*code);
         if (const auto sub = int64_of(member(*error, "error_subcode"))) detail += " subcode=" + std::to_string(*sub);
-        if (const auto trace = string_of(member(*error, "fbtrace_id")); !trace.empty()) detail += " fbtrace_id=" + trace;
+        if (const auto trace = string_of(member(*error, "fbtrace_id")); !trace.empty())
+            detail += " fbtrace_id=" + trace;
         if (const auto msg = string_of(member(*error, "message")); !msg.empty()) detail += " message=" + msg;
     } else if (!response.body.empty()) {
         detail += " body=" + utf8_truncate(response.body, 300);
@@ -80,19 +81,22 @@ std::vector<std::string> validate_profile(const ProfileSettings& settings) {
                            std::to_string(kMaxIceBreakers));
     }
     for (const auto& ib : settings.ice_breakers) {
-        if (ib.question.empty() || ib.payload.empty()) problems.emplace_back("an ice breaker has an empty question or payload");
+        if (ib.question.empty() || ib.payload.empty())
+            problems.emplace_back("an ice breaker has an empty question or payload");
         if (utf8_length(ib.payload) > kMaxPayloadChars) {
             problems.push_back("ice breaker \"" + ib.question + "\": payload longer than 1000 characters");
         }
     }
     if (settings.menu.size() > kMaxMenuItems) {
-        problems.push_back(std::to_string(settings.menu.size()) + " menu items; at most " + std::to_string(kMaxMenuItems));
+        problems.push_back(std::to_string(settings.menu.size()) + " menu items; at most " +
+                           std::to_string(kMaxMenuItems));
     }
     for (const auto& item : settings.menu) {
-        if (item.title.empty() || item.payload.empty()) problems.emplace_back("a menu item has an empty title or payload");
+        if (item.title.empty() || item.payload.empty())
+            problems.emplace_back("a menu item has an empty title or payload");
         if (utf8_length(item.title) > kMaxMenuTitleChars) {
-            problems.push_back("menu title \"" + item.title + "\" is longer than " + std::to_string(kMaxMenuTitleChars) +
-                               " characters");
+            problems.push_back("menu title \"" + item.title + "\" is longer than " +
+                               std::to_string(kMaxMenuTitleChars) + " characters");
         }
         if (utf8_length(item.payload) > kMaxPayloadChars) {
             problems.push_back("menu item \"" + item.title + "\": payload longer than 1000 characters");
@@ -108,7 +112,8 @@ std::string render_profile(const ProfileSettings& settings) {
     }
     if (!settings.ice_breakers.empty()) {
         Json actions = Json::array();
-        for (const auto& ib : settings.ice_breakers) actions.push_back({{"question", ib.question}, {"payload", ib.payload}});
+        for (const auto& ib : settings.ice_breakers)
+            actions.push_back({{"question", ib.question}, {"payload", ib.payload}});
         body["ice_breakers"] = Json::array({{{"locale", "default"}, {"call_to_actions", std::move(actions)}}});
     }
     if (!settings.menu.empty()) {
@@ -179,7 +184,8 @@ SubscriptionStatus check_subscription(http::Client& client, const FacebookOption
         }
         status.subscribed = status.missing_fields.empty();
         status.detail = status.subscribed ? "subscribed" : "subscribed, but fields are missing";
-        for (const auto& f : status.missing_fields) status.detail += (&f == &status.missing_fields.front() ? ": " : ", ") + f;
+        for (const auto& f : status.missing_fields)
+            status.detail += (&f == &status.missing_fields.front() ? ": " : ", ") + f;
         return status;
     }
     status.detail = "the app is not subscribed to the page (webhooks stop; run `pgibot facebook subscribe`)";

@@ -67,7 +67,8 @@ std::string_view to_string(SenderAction a) {
 }
 
 std::string render_sender_action(std::string_view user_id, SenderAction action) {
-    const Json body = {{"recipient", {{"id", std::string(user_id)}}}, {"sender_action", std::string(to_string(action))}};
+    const Json body = {{"recipient", {{"id", std::string(user_id)}}},
+                       {"sender_action", std::string(to_string(action))}};
     return dump_json(body);
 }
 
@@ -122,7 +123,8 @@ SendResult classify_response(const http::ClientResponse& response, std::string_v
         if (code) detail += " code=" + std::to_string(*code);
         if (subcode) detail += " subcode=" + std::to_string(*subcode);
         if (const auto type = string_of(member(*error, "type")); !type.empty()) detail += " type=" + type;
-        if (const auto trace = string_of(member(*error, "fbtrace_id")); !trace.empty()) detail += " fbtrace_id=" + trace;
+        if (const auto trace = string_of(member(*error, "fbtrace_id")); !trace.empty())
+            detail += " fbtrace_id=" + trace;
         if (const auto msg = string_of(member(*error, "message")); !msg.empty()) detail += " message=" + msg;
         if (code) outcome = outcome_for(*code, subcode);
     } else if (!response.body.empty()) {

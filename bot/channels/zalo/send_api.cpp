@@ -19,7 +19,8 @@ std::vector<std::string> render_message(const OutMessage& message, std::string_v
     Json buttons = Json::array();
     for (const auto& qr : message.quick_replies) {
         if (buttons.size() >= kMaxButtons) {
-            spdlog::warn("zalo: {} quick replies given, only {} buttons sent", message.quick_replies.size(), kMaxButtons);
+            spdlog::warn("zalo: {} quick replies given, only {} buttons sent", message.quick_replies.size(),
+                         kMaxButtons);
             break;
         }
         if (qr.title.empty() || qr.payload.empty()) continue;

@@ -21,8 +21,9 @@ std::int64_t system_now_ms() {
 }  // namespace
 
 ZaloTokenStorage ZaloTokenStorage::of(store::Store& store) {
-    return ZaloTokenStorage{[&store](std::string_view key) { return store.load_token(key); },
-                            [&store](std::string_view key, const store::TokenPair& pair) { store.save_token(key, pair); }};
+    return ZaloTokenStorage{
+        [&store](std::string_view key) { return store.load_token(key); },
+        [&store](std::string_view key, const store::TokenPair& pair) { store.save_token(key, pair); }};
 }
 
 ZaloTokenManager::ZaloTokenManager(ZaloOptions options, http::Client& client, store::Store& store,

@@ -145,7 +145,8 @@ IngestResult ingest_webhook(std::string_view raw_body, std::string_view signatur
         ev.text = string_of(member(message, "text"));
         parse_attachments(message, ev);
         // A tapped oa.query button comes back as text "#<payload>".
-        if (event_name == "user_send_text" && ev.text.size() > kQueryPrefix.size() && ev.text.starts_with(kQueryPrefix)) {
+        if (event_name == "user_send_text" && ev.text.size() > kQueryPrefix.size() &&
+            ev.text.starts_with(kQueryPrefix)) {
             ev.payload = ev.text.substr(kQueryPrefix.size());
         }
         by_msg_id = !msg_id.empty();

@@ -49,7 +49,8 @@ SendResult ZaloChannel::send(std::string_view body) {
         // Rejected for its token, so it was not delivered: one more attempt is safe.
         if (!token.empty()) result = post(body, token);
     }
-    if (result.outcome != SendOutcome::sent) spdlog::warn("zalo send: {} ({})", to_string(result.outcome), result.detail);
+    if (result.outcome != SendOutcome::sent)
+        spdlog::warn("zalo send: {} ({})", to_string(result.outcome), result.detail);
     return result;
 }
 

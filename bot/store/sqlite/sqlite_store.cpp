@@ -137,6 +137,26 @@ constexpr std::string_view kForwardAttempts =
     "SELECT f.channel, f.target, f.ok, f.detail, f.at_ms FROM forward_attempts f"
     " JOIN tipoffs t ON t.id = f.tipoff_id WHERE t.code = ?1 ORDER BY f.id";
 
+constexpr std::string_view kInsertEvidence =
+    "INSERT INTO evidence (tipoff_code, position, url, media_type, state, attempts, next_attempt_ms,"
+    " created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, 'pending', 0, 0, ?5, ?5)";
+constexpr std::string_view kDueEvidence =
+    "SELECT id, tipoff_code, position, url, media_type, state, attempts, next_attempt_ms, sha256, path, bytes,"
+    " content_type, last_error, created_ms, updated_ms FROM evidence"
+    " WHERE state = 'pending' AND next_attempt_ms <= ?1 ORDER BY next_attempt_ms, id LIMIT ?2";
+constexpr std::string_view kEvidenceFor =
+    "SELECT id, tipoff_code, position, url, media_type, state, attempts, next_attempt_ms, sha256, path, bytes,"
+    " content_type, last_error, created_ms, updated_ms FROM evidence WHERE tipoff_code = ?1 ORDER BY position";
+constexpr std::string_view kMarkEvidenceDownloaded =
+    "UPDATE evidence SET state = 'downloaded', attempts = attempts + 1, sha256 = ?2, path = ?3, bytes = ?4,"
+    " content_type = ?5, last_error = '', updated_ms = ?6 WHERE id = ?1 AND state = 'pending'";
+constexpr std::string_view kMarkEvidenceRetry =
+    "UPDATE evidence SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3, updated_ms = ?4"
+    " WHERE id = ?1 AND state = 'pending'";
+constexpr std::string_view kMarkEvidenceFailed =
+    "UPDATE evidence SET state = 'failed', attempts = attempts + 1, last_error = ?2, updated_ms = ?3"
+    " WHERE id = ?1 AND state = 'pending'";
+
 constexpr std::string_view kHealthProbe =
     "INSERT INTO store_health (id, probed_ms) VALUES (1, ?1)"
     " ON CONFLICT (id) DO UPDATE SET probed_ms = excluded.probed_ms";
@@ -186,6 +206,37 @@ OutboxItem read_outbox_item(const Statement& stmt) {
     item.trace_id = stmt.text(8);
     item.inbox_id = stmt.int64(9);
     return item;
+}
+
+EvidenceState evidence_state_column(const Statement& stmt, int column) {
+    const auto name = stmt.text(column);
+    for (const auto state : {EvidenceState::pending, EvidenceState::downloaded, EvidenceState::failed}) {
+        if (name == to_string(state)) {
+            return state;
+        }
+    }
+    throw StoreError("sqlite: unknown evidence state in the database");
+}
+
+// Columns in the order of kDueEvidence and kEvidenceFor.
+EvidenceRow read_evidence(const Statement& stmt) {
+    EvidenceRow row;
+    row.id = stmt.int64(0);
+    row.tipoff_code = stmt.text(1);
+    row.position = static_cast<int>(stmt.int64(2));
+    row.url = stmt.text(3);
+    row.media_type = stmt.text(4);
+    row.state = evidence_state_column(stmt, 5);
+    row.attempts = static_cast<int>(stmt.int64(6));
+    row.next_attempt_ms = stmt.int64(7);
+    row.sha256 = stmt.text(8);
+    row.path = stmt.text(9);
+    row.bytes = stmt.int64(10);
+    row.content_type = stmt.text(11);
+    row.last_error = stmt.text(12);
+    row.created_ms = stmt.int64(13);
+    row.updated_ms = stmt.int64(14);
+    return row;
 }
 
 void require_changed(const Connection& connection, std::string_view what) {
@@ -554,6 +605,69 @@ public:
         return attempts;
     }
 
+    // --- evidence ------------------------------------------------------------------------------
+
+    std::vector<EvidenceRow> due_evidence(std::int64_t now_ms, std::size_t limit) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kDueEvidence);
+        stmt.bind(1, now_ms).bind(2, to_limit(limit));
+        std::vector<EvidenceRow> rows;
+        while (stmt.step()) {
+            rows.push_back(read_evidence(stmt));
+        }
+        return rows;
+    }
+
+    void mark_evidence_downloaded(std::int64_t id, std::string_view sha256, std::string_view path, std::int64_t bytes,
+                                  std::string_view content_type, std::int64_t now_ms) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkEvidenceDownloaded)
+                .bind(1, id)
+                .bind(2, sha256)
+                .bind(3, path)
+                .bind(4, bytes)
+                .bind(5, content_type)
+                .bind(6, or_now(now_ms, detail::now_ms()))
+                .run();
+            require_changed(c, "evidence row is not pending");
+        });
+    }
+
+    void mark_evidence_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error,
+                             std::int64_t now_ms) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkEvidenceRetry)
+                .bind(1, id)
+                .bind(2, next_attempt_ms)
+                .bind(3, detail::cap_error(error))
+                .bind(4, or_now(now_ms, detail::now_ms()))
+                .run();
+            require_changed(c, "evidence row is not pending");
+        });
+    }
+
+    void mark_evidence_failed(std::int64_t id, std::string_view error, std::int64_t now_ms) override {
+        write([&](Connection& c) {
+            c.prepare(kMarkEvidenceFailed)
+                .bind(1, id)
+                .bind(2, detail::cap_error(error))
+                .bind(3, or_now(now_ms, detail::now_ms()))
+                .run();
+            require_changed(c, "evidence row is not pending");
+        });
+    }
+
+    std::vector<EvidenceRow> evidence_for(std::string_view code) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kEvidenceFor);
+        stmt.bind(1, code);
+        std::vector<EvidenceRow> rows;
+        while (stmt.step()) {
+            rows.push_back(read_evidence(stmt));
+        }
+        return rows;
+    }
+
     // --- health --------------------------------------------------------------------------------
 
     bool writable() override {
@@ -699,6 +813,17 @@ private:
             .bind(4, std::string_view{})
             .bind(5, created_ms)
             .run();
+        // The evidence to download, due at once: the platform's links expire.
+        for (std::size_t position = 0; position < report.evidence.size(); ++position) {
+            const auto& evidence = report.evidence[position];
+            connection.prepare(kInsertEvidence)
+                .bind(1, code)
+                .bind(2, static_cast<std::int64_t>(position))
+                .bind(3, evidence.url)
+                .bind(4, evidence.media_type)
+                .bind(5, created_ms)
+                .run();
+        }
         return code;
     }
 

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "bot/channels/common.hpp"
 #include "bot/channels/facebook/facebook_channel.hpp"
 #include "bot/channels/facebook/profile.hpp"
@@ -56,7 +58,8 @@ struct Fixture : ::testing::Test {
 TEST(FacebookSignature, ReferenceVectors) {
     const std::string body =
         R"({"object":"page","entry":[{"id":"PAGE_ID","time":1458692752478,"messaging":[{"sender":{"id":"PSID"},)"
-        R"("recipient":{"id":"PAGE_ID"},"timestamp":1458692752478,"message":{"mid":"mid.1457764197618:41d102a3e1ae206a38",)"
+        R"("recipient":{"id":"PAGE_ID"},"timestamp":1458692752478,)"
+        R"("message":{"mid":"mid.1457764197618:41d102a3e1ae206a38",)"
         R"("text":"hello, world!"}}]}]})";
     ASSERT_EQ(body.size(), 239U);
     EXPECT_TRUE(facebook::verify_signature(
@@ -103,7 +106,8 @@ TEST_F(Fixture, MalformedEnvelopes) {
     EXPECT_EQ(channel.ingest(signed_request(R"({"object":"user","entry":[]})")).status, IngestStatus::malformed);
     EXPECT_EQ(channel.ingest(signed_request(R"({"object":"page","entry":{}})")).status, IngestStatus::malformed);
     // Meta's own smoke test: an item with a string message is skipped, not fatal.
-    const auto r = channel.ingest(signed_request(R"({"object":"page","entry":[{"messaging":[{"message":"TEST_MESSAGE"}]}]})"));
+    const auto r =
+        channel.ingest(signed_request(R"({"object":"page","entry":[{"messaging":[{"message":"TEST_MESSAGE"}]}]})"));
     EXPECT_EQ(r.status, IngestStatus::ok);
     EXPECT_TRUE(r.events.empty());
     EXPECT_NE(r.detail.find("skipped"), std::string::npos);
@@ -122,7 +126,8 @@ TEST(FacebookChannelConfig, DisabledWithoutSecrets) {
 // --- handshake ------------------------------------------------------------------------------------
 
 TEST_F(Fixture, Handshake) {
-    facebook::QueryMap q{{"hub.mode", "subscribe"}, {"hub.verify_token", "verify-me"}, {"hub.challenge", "CHALLENGE_ACCEPTED"}};
+    facebook::QueryMap q{
+        {"hub.mode", "subscribe"}, {"hub.verify_token", "verify-me"}, {"hub.challenge", "CHALLENGE_ACCEPTED"}};
     EXPECT_EQ(channel.verify_handshake(q), "CHALLENGE_ACCEPTED");
     q["hub.verify_token"] = "verify-mf";
     EXPECT_FALSE(channel.verify_handshake(q));
@@ -131,7 +136,8 @@ TEST_F(Fixture, Handshake) {
     EXPECT_FALSE(channel.verify_handshake(q));
     q.erase("hub.mode");
     EXPECT_FALSE(channel.verify_handshake(q));
-    EXPECT_FALSE(facebook::verify_handshake({{"hub.mode", "subscribe"}, {"hub.verify_token", ""}, {"hub.challenge", "1"}}, ""));
+    EXPECT_FALSE(
+        facebook::verify_handshake({{"hub.mode", "subscribe"}, {"hub.verify_token", ""}, {"hub.challenge", "1"}}, ""));
 }
 
 // --- parsing every fixture ---------------------------------------------------------------------------
@@ -265,7 +271,7 @@ TEST_F(Fixture, Receipts) {
     EXPECT_EQ(delivery.kind, EventKind::delivery);
     EXPECT_EQ(delivery.user_id, kUser);
     EXPECT_EQ(delivery.dedup_key, "fb:104857600123456:delivery:7301122334455667:1767225599000");
-    EXPECT_EQ(delivery.timestamp_ms, 1767225599000);  // "timestamp":0 falls back to the watermark
+    EXPECT_EQ(delivery.timestamp_ms, 1767225600000);  // "timestamp":0 falls back to entry.time
     EXPECT_EQ(delivery.message_id, "m_out_0010");
 
     const auto read = single("read.json");
@@ -366,7 +372,8 @@ TEST_F(Fixture, RenderShortText) {
 }
 
 std::string long_vietnamese(std::size_t min_chars) {
-    const std::string sentence = "Khói đen từ khu công nghiệp bay về phía khu dân cư gây khó thở cho người già và trẻ em. ";
+    const std::string sentence =
+        "Khói đen từ khu công nghiệp bay về phía khu dân cư gây khó thở cho người già và trẻ em. ";
     std::string s;
     while (utf8_length(s) < min_chars) s += sentence;
     return s;
@@ -452,7 +459,8 @@ TEST_F(Fixture, SendPostsWithTheEncodedToken) {
     const auto reqs = client.requests();
     ASSERT_EQ(reqs.size(), 1U);
     EXPECT_EQ(reqs[0].method, "POST");
-    EXPECT_EQ(reqs[0].url, "https://graph.facebook.com/v25.0/104857600123456/messages?access_token=EAAB%2Bpage%2Ftoken%3D");
+    EXPECT_EQ(reqs[0].url,
+              "https://graph.facebook.com/v25.0/104857600123456/messages?access_token=EAAB%2Bpage%2Ftoken%3D");
     EXPECT_EQ(reqs[0].body, R"({"recipient":{"id":"1"}})");
     EXPECT_EQ(test::header_of(reqs[0], "Content-Type"), "application/json");
 }
@@ -563,7 +571,8 @@ TEST(FacebookProfile, RendersAndSendsTheDocumentedShape) {
     r = facebook::setup_profile(client, options(), s);
     EXPECT_TRUE(r.ok) << r.detail;
     const auto reqs = client.requests();
-    EXPECT_EQ(reqs.back().url, "https://graph.facebook.com/v25.0/me/messenger_profile?access_token=EAAB%2Bpage%2Ftoken%3D");
+    EXPECT_EQ(reqs.back().url,
+              "https://graph.facebook.com/v25.0/me/messenger_profile?access_token=EAAB%2Bpage%2Ftoken%3D");
     EXPECT_EQ(reqs.back().method, "POST");
 }
 

@@ -97,7 +97,8 @@ TEST(ZaloSignature, ReferenceVectors) {
     body2.replace(body2.find("\"text\":\"message\""), 16, "\"text\":\"Khói đen ở Lạng Sơn\"");
     EXPECT_TRUE(zalo::verify_signature(app, body2, ts, secret,
                                        "mac=1e17dbd89d324037d3ec30f7f3e85a01e2b795137cd23665a201464c244c7957"));
-    EXPECT_FALSE(zalo::verify_signature(app, body2, ts, "wrong", "mac=1e17dbd89d324037d3ec30f7f3e85a01e2b795137cd23665a201464c244c7957"));
+    EXPECT_FALSE(zalo::verify_signature(app, body2, ts, "wrong",
+                                        "mac=1e17dbd89d324037d3ec30f7f3e85a01e2b795137cd23665a201464c244c7957"));
 }
 
 TEST(ZaloSignature, IngestWithTheReferenceVector) {
@@ -314,7 +315,8 @@ TEST_F(ZaloFixture, RenderSplitsLongText) {
 
 TEST_F(ZaloFixture, SendUsesTheAccessTokenHeader) {
     client.handler = [](const http::ClientRequest&) {
-        return response(200, R"({"data":{"message_id":"63ecf43f0df7dba892e6","user_id":"1"},"error":0,"message":"Success"})");
+        return response(
+            200, R"({"data":{"message_id":"63ecf43f0df7dba892e6","user_id":"1"},"error":0,"message":"Success"})");
     };
     const auto r = channel.send(R"({"x":1})");
     EXPECT_EQ(r.outcome, SendOutcome::sent);
@@ -353,7 +355,8 @@ TEST_F(ZaloFixture, SendOutcomeMapping) {
 
 TEST_F(ZaloFixture, AuthErrorRefreshesAndRetriesOnce) {
     client.handler = [](const http::ClientRequest& req) {
-        if (test::header_of(req, "access_token") == "tok-1") return response(200, R"({"error":-216,"message":"Access token is invalid"})");
+        if (test::header_of(req, "access_token") == "tok-1")
+            return response(200, R"({"error":-216,"message":"Access token is invalid"})");
         return response(200, R"({"error":0,"data":{"message_id":"m2"}})");
     };
     const auto r = channel.send("{}");

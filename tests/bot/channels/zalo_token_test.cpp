@@ -140,7 +140,8 @@ TEST_F(TokenFixture, FailedRefreshIsLoudAndUnhealthyWithoutSecrets) {
     store.tokens["zalo:4511223344556677889"] = pair("a1", "r1-secret", kNow + 10 * 60 * 1000);
     ZaloTokenManager m(options(), client, store.storage(), {}, clock);
     client.handler = [](const http::ClientRequest&) {
-        return response(200, R"({"error":-14002,"error_name":"Invalid appId r1-secret","error_description":"APP-SECRET-xyz"})");
+        return response(
+            200, R"({"error":-14002,"error_name":"Invalid appId r1-secret","error_description":"APP-SECRET-xyz"})");
     };
     EXPECT_TRUE(m.refresh_if_needed(kNow));  // the old token still has 10 minutes
     EXPECT_FALSE(m.healthy());

@@ -67,8 +67,11 @@ protected:
 
     void start() {
         server_ = std::make_unique<Server>(options_, router_, [this](const AccessRecord& record) {
-            std::lock_guard lock(records_mutex_);
-            records_.push_back(record);
+            {
+                std::lock_guard lock(records_mutex_);
+                records_.push_back(record);
+            }
+            records_cv_.notify_all();
         });
         std::string error;
         ASSERT_TRUE(server_->start(error)) << error;
@@ -96,19 +99,22 @@ protected:
         return client_.send(request);
     }
 
-    std::vector<AccessRecord> records() {
-        std::lock_guard lock(records_mutex_);
+    // The observer runs after the response is written, so it may trail the client by a moment.
+    std::vector<AccessRecord> records(std::size_t at_least) {
+        std::unique_lock lock(records_mutex_);
+        records_cv_.wait_for(lock, 5s, [this, at_least] { return records_.size() >= at_least; });
         return records_;
     }
 
     ServerOptions options_;
     std::shared_ptr<Router> router_;
-    std::unique_ptr<Server> server_;
     CurlClient client_;
     ResponderSlot slot_;
     std::atomic<int> handled_{0};
     std::mutex records_mutex_;
+    std::condition_variable records_cv_;
     std::vector<AccessRecord> records_;
+    std::unique_ptr<Server> server_;  // last: stopped first, while what its routes use still exists
 };
 
 TEST_F(ServerTest, RoutesWithDecodedQueryLowerCasedHeadersAndRequestId) {
@@ -275,7 +281,7 @@ TEST_F(ServerTest, AccessObserverSeesEveryFinishedRequest) {
     start();
     ASSERT_EQ(get("/hello").status, 200);
     ASSERT_EQ(get("/missing").status, 404);
-    const auto seen = records();
+    const auto seen = records(2);
     ASSERT_EQ(seen.size(), 2U);
     EXPECT_EQ(seen[0].method, "GET");
     EXPECT_EQ(seen[0].path, "/hello");

@@ -25,7 +25,7 @@ protected:
         });
         ServerOptions options;
         options.port = 0;
-        options.read_timeout = 2s;
+        options.read_timeout = 10s;  // generous: TLS handshakes are slow under valgrind/sanitizers
         options.tls = TlsOptions{cert_.cert_file.string(), cert_.key_file.string()};
         server_ = std::make_unique<Server>(options, router);
         std::string error;

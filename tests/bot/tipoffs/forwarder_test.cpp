@@ -1,5 +1,6 @@
 #include "bot/tipoffs/forwarder.hpp"
 
+#include <cctype>
 #include <chrono>
 #include <map>
 
@@ -36,7 +37,8 @@ std::string qp_decode(std::string_view s) {
     for (std::size_t i = 0; i < s.size(); ++i) {
         if (s[i] == '=' && i + 2 < s.size() && s[i + 1] == '\r' && s[i + 2] == '\n') {
             i += 2;
-        } else if (s[i] == '=' && i + 2 < s.size()) {
+        } else if (s[i] == '=' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) != 0 &&
+                   std::isxdigit(static_cast<unsigned char>(s[i + 2])) != 0) {
             out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
             i += 2;
         } else {
@@ -308,6 +310,7 @@ TEST_F(ForwarderTest, EmailDelivered) {
     ASSERT_EQ(mails[0].rcpt.size(), 1U);
     EXPECT_EQ(mails[0].rcpt[0], "<duongdaynong@example.vn>");
     const auto& data = mails[0].data;
+    if (std::getenv("PGIBOT_TEST_DUMP") != nullptr) std::fprintf(stderr, "%s\n", data.c_str());
     EXPECT_NE(data.find("Subject: =?UTF-8?B?"), std::string::npos);
     EXPECT_NE(data.find("To: duongdaynong@example.vn"), std::string::npos);
     EXPECT_NE(data.find("text/plain; charset=UTF-8"), std::string::npos);

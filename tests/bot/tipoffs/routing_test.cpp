@@ -69,7 +69,7 @@ body = "loc-binh-burning"
 )";
 
 RoutingTable parse(std::string_view text) {
-    auto doc = toml::parse(text, "test.toml");
+    auto doc = toml::parse(text, std::string("test.toml"));
     return RoutingTable::parse(*doc["tipoffs"]["routing"].as_table());
 }
 
@@ -156,10 +156,10 @@ TEST(Routing, BadValuesNameKeyAndLine) {
     };
     const std::string head = "[tipoffs.routing]\ndefault_body = \"a\"\n[[tipoffs.routing.body]]\nid = \"a\"\nname = \"A\"\n";
     const std::vector<Case> cases = {
-        {head + "webhook = { url = \"http://agency.example.vn/x\", secret_env = \"S\" }\n", "webhook.url", ":6:"},
-        {head + "webhook = { url = \"https://a.example.vn/x\", secret_env = \"not a name\" }\n", "webhook.secret_env",
+        {head + "webhook = { url = \"http://agency.example.vn/x\", secret_env = \"S\" }\n", "body[0].webhook.url", ":6:"},
+        {head + "webhook = { url = \"https://a.example.vn/x\", secret_env = \"not a name\" }\n", "body[0].webhook.secret_env",
          ":6:"},
-        {head + "email = { to = [\"not-an-address\"] }\n", "email.to", ":6:"},
+        {head + "email = { to = [\"not-an-address\"] }\n", "body[0].email.to", ":6:"},
         {head + "email = { to = [\"a@example.vn\"] }\n[[tipoffs.routing.rule]]\nkind = \"smog\"\nbody = \"a\"\n",
          "rule[0].kind", ":8:"},
         {head + "email = { to = [\"a@example.vn\"] }\n[[tipoffs.routing.rule]]\ncommune = \"5977\"\nbody = \"a\"\n",
@@ -218,7 +218,7 @@ base_delay_seconds = 10
 max_delay_seconds = 600
 jitter = 0.25
 )";
-    auto doc = toml::parse(text, "cfg.toml");
+    auto doc = toml::parse(text, std::string("cfg.toml"));
     const auto cfg = parse_forwarding_config(*doc["tipoffs"].as_table());
     ASSERT_TRUE(cfg.smtp);
     EXPECT_EQ(cfg.smtp->url, "smtp://mail.example.vn:587");
@@ -228,11 +228,11 @@ jitter = 0.25
     EXPECT_DOUBLE_EQ(cfg.retry.jitter, 0.25);
 
     // Email channels without [tipoffs.smtp].
-    auto no_smtp = toml::parse(kConfig, "cfg.toml");
+    auto no_smtp = toml::parse(kConfig, std::string("cfg.toml"));
     EXPECT_THROW((void)parse_forwarding_config(*no_smtp["tipoffs"].as_table()), ConfigError);
 
     // Plain SMTP only to loopback.
-    auto bad = toml::parse("url = \"smtp://mail.example.vn\"\nfrom = \"a@example.vn\"\nallow_plaintext = true\n", "s.toml");
+    auto bad = toml::parse("url = \"smtp://mail.example.vn\"\nfrom = \"a@example.vn\"\nallow_plaintext = true\n", std::string("s.toml"));
     try {
         (void)parse_smtp_config(*bad.as_table());
         FAIL();
