@@ -326,12 +326,12 @@ void prefetch(const void* p) {
 // One step of scoring a question, recorded first so the memory it needs can be prefetched.
 struct Op {
     enum Type : std::uint8_t {
-        term,          // add the term's postings to the three fields
-        covered_term,  // the same, and count it in coverage (a folded unigram: one syllable)
+        postings,      // add the term's postings to the three fields
+        covered,       // the same, and count it in coverage (a folded unigram: one syllable)
         unknown,       // a syllable the catalogue never saw: `share` of each field's unknown weight
         uncovered,     // a syllable no topic's bag holds, for coverage
     };
-    Type type = term;
+    Type type = postings;
     std::uint32_t term = 0;
     double share = 0;
 };
@@ -540,11 +540,11 @@ MatchResult Matcher::match(std::string_view question) const {
     // First the question's terms, in order, each once (looking them up is cache misses that overlap);
     // then their entries and postings are prefetched, and only then scored.
     auto& ops = sc.ops;
-    auto add_term = [&](std::uint64_t key, Op::Type type) {
+    auto add_term = [&](std::uint64_t key) {
         const auto term = ix.find_term(key);
         if (term < 0) return;  // a bigram the catalogue never saw adds nothing
         const auto t = static_cast<std::uint32_t>(term);
-        if (sc.first_use(t)) ops.push_back(Op{type, t, 0.0});
+        if (sc.first_use(t)) ops.push_back(Op{Op::postings, t, 0.0});
     };
     auto id = [](std::int64_t v) { return static_cast<std::uint32_t>(v); };
     const std::size_t n = syllables.size();
@@ -556,7 +556,7 @@ MatchResult Matcher::match(std::string_view question) const {
             if (term < 0) {
                 ops.push_back(Op{Op::uncovered, 0, 0.0});  // not reached: every known syllable has its unigram
             } else if (sc.first_use(static_cast<std::uint32_t>(term))) {
-                ops.push_back(Op{Op::covered_term, static_cast<std::uint32_t>(term), 0.0});
+                ops.push_back(Op{Op::covered, static_cast<std::uint32_t>(term), 0.0});
             }
         } else {
             ops.push_back(Op{Op::unknown, 0, kUnknownShare * kFoldedUnigram});
@@ -564,7 +564,7 @@ MatchResult Matcher::match(std::string_view question) const {
         }
         if (has_marks) {
             if (a >= 0) {
-                add_term(term_key(Kind::accented_unigram, id(a)), Op::term);
+                add_term(term_key(Kind::accented_unigram, id(a)));
             } else {
                 ops.push_back(Op{Op::unknown, 0, kUnknownShare * kAccentedUnigram});
             }
@@ -572,15 +572,15 @@ MatchResult Matcher::match(std::string_view question) const {
         if (i + 1 < n) {
             const auto f2 = sc.folded[i + 1];
             const auto a2 = sc.accented[i + 1];
-            if (f >= 0 && f2 >= 0) add_term(term_key(Kind::folded_bigram, id(f), id(f2)), Op::term);
-            if (has_marks && a >= 0 && a2 >= 0) add_term(term_key(Kind::accented_bigram, id(a), id(a2)), Op::term);
+            if (f >= 0 && f2 >= 0) add_term(term_key(Kind::folded_bigram, id(f), id(f2)));
+            if (has_marks && a >= 0 && a2 >= 0) add_term(term_key(Kind::accented_bigram, id(a), id(a2)));
         }
     }
     for (const auto& op : ops) {
-        if (op.type == Op::term || op.type == Op::covered_term) prefetch(&ix.info[op.term]);
+        if (op.type == Op::postings || op.type == Op::covered) prefetch(&ix.info[op.term]);
     }
     for (const auto& op : ops) {
-        if (op.type != Op::term && op.type != Op::covered_term) continue;
+        if (op.type != Op::postings && op.type != Op::covered) continue;
         const TermInfo& in = ix.info[op.term];
         for (std::size_t f = 0; f < kFields; ++f) prefetch(ix.fields[f].postings.data() + in.begin[f]);
     }
@@ -598,11 +598,11 @@ MatchResult Matcher::match(std::string_view question) const {
             case Op::uncovered:
                 self_cover += fb.unknown_weight;
                 continue;
-            case Op::covered_term:
-            case Op::term: break;
+            case Op::covered:
+            case Op::postings: break;
         }
         const TermInfo& in = ix.info[op.term];
-        if (op.type == Op::covered_term) {
+        if (op.type == Op::covered) {
             // Coverage: the share of the question's syllable weight each topic's bag holds.
             if (in.end[kBags] > in.begin[kBags]) {
                 fb.add_presence(in.begin[kBags], in.end[kBags], static_cast<float>(in.weight[kBags]), cover);

@@ -70,11 +70,18 @@ std::string display_date(std::string_view ymd) {
     return std::string(ymd.substr(8, 2)) + "/" + std::string(ymd.substr(5, 2)) + "/" + std::string(ymd.substr(0, 4));
 }
 
-nlohmann::json tipoff_fields_json(const store::TipoffRow& row) {
+nlohmann::json tipoff_fields_json(const store::TipoffRow& row, const std::vector<store::EvidenceRow>& evidence_rows) {
     const auto& r = row.report;
     nlohmann::json evidence = nlohmann::json::array();
-    for (const auto& e : r.evidence)
-        evidence.push_back({{"url", e.url}, {"media_type", e.media_type}, {"sha256", nullptr}});
+    for (std::size_t i = 0; i < r.evidence.size(); ++i) {
+        nlohmann::json sha = nullptr;
+        for (const auto& er : evidence_rows) {
+            if (static_cast<std::size_t>(er.position) == i && er.state == store::EvidenceState::downloaded &&
+                !er.sha256.empty())
+                sha = er.sha256;
+        }
+        evidence.push_back({{"url", r.evidence[i].url}, {"media_type", r.evidence[i].media_type}, {"sha256", sha}});
+    }
     nlohmann::json coordinates = nullptr;
     if (r.location) coordinates = {{"lat", r.location->lat}, {"lng", r.location->lng}};
     return {

@@ -89,8 +89,9 @@ std::string_view to_string(DeliveryOutcome o) {
 
 // --- packet and summary ----------------------------------------------------------------------------
 
-std::string forward_packet_json(const store::TipoffRow& row, const std::optional<tipoff::ReporterIdentity>& identity) {
-    auto j = tipoff_fields_json(row);
+std::string forward_packet_json(const store::TipoffRow& row, const std::optional<tipoff::ReporterIdentity>& identity,
+                                const std::vector<store::EvidenceRow>& evidence_rows) {
+    auto j = tipoff_fields_json(row, evidence_rows);
     j["version"] = 1;
     j["reporter"] = identity ? identity_json(*identity) : nlohmann::json(nullptr);
     return dump_json(j);
@@ -499,7 +500,13 @@ bool ForwardQueue::process(Job& job, std::int64_t now_ms) {
             spdlog::warn("tip-off {}: reporter consented to share identity but it could not be opened; "
                          "forwarding without it", job.code);
     }
-    const std::string packet = forward_packet_json(*row, identity);
+    std::vector<store::EvidenceRow> evidence_rows;
+    try {
+        evidence_rows = deps_.store.evidence_for(job.code);
+    } catch (const store::StoreError& e) {
+        spdlog::debug("tip-off {}: no evidence hashes: {}", job.code, e.what());
+    }
+    const std::string packet = forward_packet_json(*row, identity, evidence_rows);
     ++job.rounds;
 
     bool delivered_now = false;

@@ -51,7 +51,9 @@ struct DeliveryResult {
 // --- packet and summary ------------------------------------------------------------------------
 // The JSON packet (format_util's fields + "version": 1 + "reporter": identity or null). `identity`
 // must only be given when the reporter consented (ForwardQueue decides).
-std::string forward_packet_json(const store::TipoffRow& row, const std::optional<tipoff::ReporterIdentity>& identity);
+// `evidence_rows` (Store::evidence_for) supply the sha256 of downloaded evidence.
+std::string forward_packet_json(const store::TipoffRow& row, const std::optional<tipoff::ReporterIdentity>& identity,
+                                const std::vector<store::EvidenceRow>& evidence_rows = {});
 // The plain-text Vietnamese summary used as the e-mail body.
 std::string forward_summary_vi(const store::TipoffRow& row, std::string_view body_name,
                                const std::optional<tipoff::ReporterIdentity>& identity);

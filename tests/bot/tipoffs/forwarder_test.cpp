@@ -111,6 +111,11 @@ TEST_F(ForwarderTest, WebhookDeliveredSignedAndStatusForwarded) {
     FakeAgency agency("agency-secret");
     const auto routing = routing_for(agency.url());
     const auto code = file(sample_report());
+    // The first photo was downloaded by the evidence fetcher: its hash travels with the packet.
+    const auto evidence = store_->evidence_for(code);
+    ASSERT_EQ(evidence.size(), 2U);
+    const std::string sha(64, 'e');
+    store_->mark_evidence_downloaded(evidence.at(0).id, sha, "/tmp/x.jpg", 10, "image/jpeg", wall_ms());
     ForwardQueue queue(deps(routing, nullptr));
     const auto now = wall_ms();
     queue.enqueue(code, now);
@@ -129,7 +134,9 @@ TEST_F(ForwarderTest, WebhookDeliveredSignedAndStatusForwarded) {
     EXPECT_EQ(packet["code"], code);
     EXPECT_EQ(packet["kind"], "wastewater");
     EXPECT_EQ(packet["commune"]["code"], "05977");
-    EXPECT_EQ(packet["evidence"].size(), 2U);
+    ASSERT_EQ(packet["evidence"].size(), 2U);
+    EXPECT_EQ(packet["evidence"][0]["sha256"], sha);
+    EXPECT_TRUE(packet["evidence"][1]["sha256"].is_null());
     EXPECT_TRUE(packet["reporter"].is_null());  // no consent
     EXPECT_EQ(reqs[0].body.find("0912"), std::string::npos);
     EXPECT_EQ(reqs[0].body.find("Nguyễn Thị Hoa"), std::string::npos);
