@@ -10,6 +10,22 @@ std::int64_t wall_ms() {
         .count();
 }
 
+handlers::Settings handler_settings(const Config& c) {
+    handlers::Settings s;
+    s.handover_silence_ms = static_cast<std::int64_t>(c.conversation.handover_silence_minutes) * 60 * 1000;
+    s.tipoff_idle_expiry_ms = static_cast<std::int64_t>(c.conversation.tipoff_idle_expiry_hours) * 3600 * 1000;
+    s.human_contact = c.conversation.human_contact;
+    return s;
+}
+
+tipoffs::EvidenceOptions evidence_options(const Config& c) {
+    tipoffs::EvidenceOptions o;
+    o.dir = c.tipoffs.evidence_dir;
+    o.max_bytes = c.tipoffs.evidence_max_bytes;
+    o.allow_loopback_http = c.tipoffs.evidence_allow_loopback;
+    return o;
+}
+
 std::optional<Config> load_config_or_report(const std::string& file) {
     auto result = load_config(file);
     for (const auto& e : result.errors) std::cerr << "config error: " << e.describe() << "\n";

@@ -7,7 +7,9 @@
 #include "bot/app/config.hpp"
 #include "bot/channels/facebook/facebook_channel.hpp"
 #include "bot/store/store.hpp"
+#include "bot/tipoffs/evidence.hpp"
 #include "bot/tipoffs/vault.hpp"
+#include "handlers/handler.hpp"
 #include "messages/content.hpp"
 
 namespace pgibot::app {
@@ -17,6 +19,10 @@ std::shared_ptr<const messages::Content> load_content_or_report(const Config& co
 std::unique_ptr<store::Store> open_store_or_report(const Config& config);
 std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config);
 std::int64_t wall_ms();
+// The handlers' settings from [conversation].
+handlers::Settings handler_settings(const Config& config);
+// Evidence download settings from [tipoffs].
+tipoffs::EvidenceOptions evidence_options(const Config& config);
 // The Facebook channel settings: ids from the config, secrets from the environment.
 channels::FacebookOptions facebook_options_from(const Config& config, const Secrets& secrets);
 

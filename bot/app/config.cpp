@@ -277,6 +277,7 @@ void read_rest(TableReader& root, Config& c) {
         int evidence_max_mb = 25;
         r.integer("evidence_max_mb", evidence_max_mb, 1, 1024);
         c.tipoffs.evidence_max_bytes = static_cast<std::size_t>(evidence_max_mb) * 1024 * 1024;
+        r.boolean("evidence_allow_loopback", c.tipoffs.evidence_allow_loopback);
         r.skip("routing");
         r.skip("smtp");
         r.skip("forwarding");

@@ -77,6 +77,7 @@ struct TipoffsConfig {
     bool create_key_file = false;         // embedded default: create it on first start
     std::filesystem::path evidence_dir;   // downloaded photos/videos of reports
     std::size_t evidence_max_bytes = 25 * 1024 * 1024;
+    bool evidence_allow_loopback = false;  // fetch http:// evidence from 127.0.0.1 (simulator only)
     // [tipoffs.routing], [tipoffs.smtp] and [tipoffs.forwarding] belong to bot/tipoffs/forwarder.hpp,
     // which validates them from the parsed document; absent routing: reports are stored, not forwarded.
     std::shared_ptr<const tipoffs::ForwardingConfig> forwarding;

@@ -30,18 +30,12 @@
 #include "bot/pipeline/processor.hpp"
 #include "bot/pipeline/sender.hpp"
 #include "bot/pipeline/store_lookups.hpp"
+#include "bot/tipoffs/evidence.hpp"
 #include "bot/tipoffs/forwarder.hpp"
 
 namespace pgibot::app {
 namespace {
 
-handlers::Settings settings_from(const Config& c) {
-    handlers::Settings s;
-    s.handover_silence_ms = static_cast<std::int64_t>(c.conversation.handover_silence_minutes) * 60 * 1000;
-    s.tipoff_idle_expiry_ms = static_cast<std::int64_t>(c.conversation.tipoff_idle_expiry_hours) * 3600 * 1000;
-    s.human_contact = c.conversation.human_contact;
-    return s;
-}
 
 // Health facts refreshed by the housekeeping thread, read by /readyz without touching the database
 // on an I/O thread.
@@ -193,7 +187,7 @@ int run_serve(const std::string& config_file) {
     Health health;
     pipeline::StoreLookups lookups(*store, *vault);
     const tipoffs::IdentityVault* vault_ptr = &*vault;
-    pipeline::Processor processor(*store, content_holder, settings_from(config), &lookups,
+    pipeline::Processor processor(*store, content_holder, handler_settings(config), &lookups,
                                   [vault_ptr](const tipoff::Report& r, std::int64_t now) {
                                       return tipoffs::prepare_tipoff(r, *vault_ptr, now);
                                   });
@@ -212,6 +206,10 @@ int run_serve(const std::string& config_file) {
         telemetry.send_attempt(to_string(p), channels::to_string(o), s);
     };
     pipeline::Sender sender(*store, sender_options, sender_hooks);
+
+    // Platform media links expire: evidence is fetched as soon as a report is filed, on its own
+    // thread (a download may take long; nothing else waits for it).
+    tipoffs::EvidenceFetcher evidence(*store, client, evidence_options(config));
 
     std::unique_ptr<tipoffs::ForwardQueue> forward_queue;
     std::unique_ptr<tipoffs::CurlSmtpMailer> mailer;
@@ -328,6 +326,16 @@ int run_serve(const std::string& config_file) {
 
     // Housekeeping: forwarding, expiry of idle tip-off drafts, token refresh, gauges.
     std::atomic<bool> stopping{false};
+    std::thread evidence_worker([&] {
+        while (!stopping.load()) {
+            try {
+                evidence.run_due(wall_ms());
+            } catch (const std::exception& e) {
+                spdlog::error("evidence: {}", e.what());
+            }
+            for (int i = 0; i < 10 && !stopping.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
     std::thread housekeeping([&] {
         auto last_minute = std::chrono::steady_clock::now() - std::chrono::minutes(2);
         auto last_subscription_check = std::chrono::steady_clock::now();
@@ -340,7 +348,7 @@ int run_serve(const std::string& config_file) {
                 if (forward_queue) forward_queue->run_due(wall_ms());
                 if (now - last_minute >= std::chrono::minutes(1)) {
                     last_minute = now;
-                    const auto idle_before = wall_ms() - settings_from(config).tipoff_idle_expiry_ms;
+                    const auto idle_before = wall_ms() - handler_settings(config).tipoff_idle_expiry_ms;
                     for (const auto& key : store->idle_dialog_users(idle_before, 100)) {
                         if (auto e = timer_event_for(key, "timer.tipoff_expiry")) dispatcher.submit(std::move(*e));
                     }
@@ -390,8 +398,10 @@ int run_serve(const std::string& config_file) {
     committer.stop();    // everything acknowledged is durable
     dispatcher.stop();   // committed events handled, replies in the outbox
     sender.stop();       // in-flight sends finish; the rest waits in the outbox for the next start
+    evidence.request_stop();
     stopping = true;
     housekeeping.join();
+    evidence_worker.join();
     spdlog::info("stopped cleanly");
     spdlog::shutdown();
     return kExitOk;

@@ -10,6 +10,8 @@
 #include "bot/app/commands.hpp"
 #include "bot/pipeline/processor.hpp"
 #include "bot/pipeline/store_lookups.hpp"
+#include "bot/http/client.hpp"
+#include "bot/tipoffs/evidence.hpp"
 #include "bot/tipoffs/vault.hpp"
 
 namespace pgibot::app {
@@ -65,18 +67,13 @@ std::string reply_line(const OutMessage& m) {
     return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-handlers::Settings settings_from(const Config& c) {
-    handlers::Settings s;
-    s.handover_silence_ms = static_cast<std::int64_t>(c.conversation.handover_silence_minutes) * 60 * 1000;
-    s.tipoff_idle_expiry_ms = static_cast<std::int64_t>(c.conversation.tipoff_idle_expiry_hours) * 3600 * 1000;
-    s.human_contact = c.conversation.human_contact;
-    return s;
-}
 
 struct Simulator {
     Config config;
     std::unique_ptr<store::Store> store;
-    std::optional<tipoffs::IdentityVault> vault;
+    // On the heap: `lookups` and the tip-off preparer keep its address, and open() returns the
+    // Simulator by moving it (a moved IdentityVault is zeroed, and the local one then destroyed).
+    std::unique_ptr<tipoffs::IdentityVault> vault;
     std::unique_ptr<pipeline::ContentHolder> content;
     std::unique_ptr<pipeline::StoreLookups> lookups;
     std::unique_ptr<pipeline::Processor> processor;
@@ -90,13 +87,14 @@ struct Simulator {
         if (!content) return std::nullopt;
         s.store = open_store_or_report(s.config);
         if (!s.store) return std::nullopt;
-        s.vault = open_vault_or_report(s.config);
-        if (!s.vault) return std::nullopt;
+        auto vault = open_vault_or_report(s.config);
+        if (!vault) return std::nullopt;
+        s.vault = std::make_unique<tipoffs::IdentityVault>(std::move(*vault));
         s.content = std::make_unique<pipeline::ContentHolder>(std::move(content));
         s.lookups = std::make_unique<pipeline::StoreLookups>(*s.store, *s.vault);
-        const tipoffs::IdentityVault* vault_ptr = &*s.vault;
+        const tipoffs::IdentityVault* vault_ptr = s.vault.get();
         s.processor = std::make_unique<pipeline::Processor>(
-            *s.store, *s.content, settings_from(s.config), s.lookups.get(),
+            *s.store, *s.content, handler_settings(s.config), s.lookups.get(),
             [vault_ptr](const tipoff::Report& r, std::int64_t now) { return tipoffs::prepare_tipoff(r, *vault_ptr, now); });
         return s;
     }
@@ -107,6 +105,12 @@ struct Simulator {
         e.timestamp_ms = wall_ms();
         e.dedup_key = "cli:" + e.user_id + ":" + std::to_string(e.timestamp_ms) + ":" + std::to_string(::getpid());
         auto outcome = processor->process(e, 0, "cli-" + std::to_string(::getpid()), e.timestamp_ms);
+        if (!outcome.tipoff_codes.empty()) {
+            // As the server does: evidence links expire, so a filed report's media is fetched now.
+            http::CurlClient client;
+            tipoffs::EvidenceFetcher fetcher(*store, client, evidence_options(config));
+            fetcher.run_due(wall_ms());
+        }
         return outcome.replies;
     }
 };

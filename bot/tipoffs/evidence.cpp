@@ -1,4 +1,5 @@
 #include "bot/tipoffs/evidence.hpp"
+#include "bot/tipoffs/toml_check.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -107,9 +108,13 @@ std::string scrub(std::string text, std::string_view url) {
     return text;
 }
 
-bool scheme_allowed(std::string_view url, bool allow_http) {
+// https only; plain http when allowed outright, or (allow_loopback) to a loopback host, where the
+// local simulator and the tests serve media: nothing on the loopback crosses a network.
+bool scheme_allowed(std::string_view url, bool allow_http, bool allow_loopback) {
     const auto l = lower(url.substr(0, 8));
-    return l.starts_with("https://") || (allow_http && l.starts_with("http://"));
+    if (l.starts_with("https://")) return true;
+    if (!l.starts_with("http://")) return false;
+    return allow_http || (allow_loopback && detail::is_loopback_host(detail::url_host(url)));
 }
 
 // The absolute URL a Location header points to ("" when not supported).
@@ -366,7 +371,7 @@ EvidenceFetcher::Result EvidenceFetcher::fetch(const store::EvidenceRow& row) {
     if (row.url.empty()) return failed("no URL");
     std::string url = row.url;
     for (int hop = 0; hop <= kMaxRedirects; ++hop) {
-        if (!scheme_allowed(url, options_.allow_plain_http)) {
+        if (!scheme_allowed(url, options_.allow_plain_http, options_.allow_loopback_http)) {
             return failed(std::string("unsupported URL scheme (") +
                           (options_.allow_plain_http ? "http or https" : "https") + " only): " + url_for_log(url));
         }

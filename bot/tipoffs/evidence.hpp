@@ -48,6 +48,7 @@ struct EvidenceOptions {
     std::size_t max_per_run = 8;                     // rows fetched by one run_due call at most
     std::chrono::milliseconds run_budget{15'000};    // no new download starts after this long
     bool allow_plain_http = false;                   // http:// URLs (loopback tests only)
+    bool allow_loopback_http = false;                // http:// to 127.0.0.0/8 or ::1 (the local simulator)
     std::function<double()> random01{};              // jitter source in [0, 1]; default: a PRNG
 };
 

@@ -270,8 +270,8 @@ std::string format_tipoff_show(const store::TipoffRow& row, const std::vector<st
     t += "Các lần chuyển tiếp:\n";
     if (attempts.empty()) t += "  (chưa có)\n";
     for (const auto& a : attempts) {
-        std::string l = "  " + display_time_vn(a.at_ms) + "  " + fit(a.channel, 8) + " " + (a.ok ? "OK    " : "LỖI   ") +
-                        a.target + "  " + a.detail;
+        std::string l = "  " + display_time_vn(a.at_ms) + "  " + fit(a.channel, 8) + " " +
+                        (a.ok ? "OK    " : "LỖI   ") + a.target + "  " + a.detail;
         t += rtrim(l) + "\n";
     }
     return t;

@@ -26,8 +26,8 @@ std::string display_date(std::string_view ymd);
 
 // The report's fields (no identity) as forwarded and exported: code, kind, kind_label, description,
 // place, commune {code, name}, coordinates {lat, lng} | null, occurred {text, date}, suspect,
-// evidence [{url, media_type, sha256}] (sha256 from the downloaded evidence rows, else null), anonymous, consent_share_identity, status, status_label,
-// created_at, created_ms, updated_at.
+// evidence [{url, media_type, sha256}] (sha256 from the downloaded evidence rows, else null),
+// anonymous, consent_share_identity, status, status_label, created_at, created_ms, updated_at.
 nlohmann::json tipoff_fields_json(const store::TipoffRow& row,
                                   const std::vector<store::EvidenceRow>& evidence_rows = {});
 nlohmann::json identity_json(const tipoff::ReporterIdentity& identity);

@@ -339,7 +339,8 @@ DeliveryResult CurlSmtpMailer::send(const MailMessage& m) {
     curl_easy_setopt(h, CURLOPT_MIMEPOST, mime.get());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(config_.timeout.count() * 1000));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::min<long long>(config_.timeout.count(), 10) * 1000));
+    const long connect_ms = static_cast<long>(std::min<long long>(config_.timeout.count(), 10) * 1000);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf.data());
 
     const CURLcode rc = curl_easy_perform(h);

@@ -105,7 +105,8 @@ TEST(Export, ListFormats) {
 
     const auto csv = format_tipoff_list({row}, ListFormat::csv);
     EXPECT_FALSE(csv.starts_with("\xEF\xBB\xBF"));
-    EXPECT_TRUE(csv.starts_with("code,created_at,status,forward_failed,kind,commune_code,commune_name,description\r\n"));
+    EXPECT_TRUE(
+        csv.starts_with("code,created_at,status,forward_failed,kind,commune_code,commune_name,description\r\n"));
     EXPECT_NE(csv.find("LS-2607-0001,2025-07-01T09:30:00+07:00,forwarded,false,wastewater,05977"), std::string::npos);
 
     EXPECT_EQ(list_format_from_string("csv"), ListFormat::csv);

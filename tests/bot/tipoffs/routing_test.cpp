@@ -68,6 +68,9 @@ area = "loc-binh"
 body = "loc-binh-burning"
 )";
 
+constexpr const char* kHead =
+    "[tipoffs.routing]\ndefault_body = \"a\"\n[[tipoffs.routing.body]]\nid = \"a\"\nname = \"A\"\n";
+
 RoutingTable parse(std::string_view text) {
     auto doc = toml::parse(text, std::string("test.toml"));
     return RoutingTable::parse(*doc["tipoffs"]["routing"].as_table());
@@ -154,11 +157,12 @@ TEST(Routing, BadValuesNameKeyAndLine) {
         std::string key;
         std::string line;
     };
-    const std::string head = "[tipoffs.routing]\ndefault_body = \"a\"\n[[tipoffs.routing.body]]\nid = \"a\"\nname = \"A\"\n";
+    const std::string head = kHead;
     const std::vector<Case> cases = {
-        {head + "webhook = { url = \"http://agency.example.vn/x\", secret_env = \"S\" }\n", "body[0].webhook.url", ":6:"},
-        {head + "webhook = { url = \"https://a.example.vn/x\", secret_env = \"not a name\" }\n", "body[0].webhook.secret_env",
+        {head + "webhook = { url = \"http://agency.example.vn/x\", secret_env = \"S\" }\n", "body[0].webhook.url",
          ":6:"},
+        {head + "webhook = { url = \"https://a.example.vn/x\", secret_env = \"not a name\" }\n",
+         "body[0].webhook.secret_env", ":6:"},
         {head + "email = { to = [\"not-an-address\"] }\n", "body[0].email.to", ":6:"},
         {head + "email = { to = [\"a@example.vn\"] }\n[[tipoffs.routing.rule]]\nkind = \"smog\"\nbody = \"a\"\n",
          "rule[0].kind", ":8:"},
@@ -179,12 +183,11 @@ TEST(Routing, BadValuesNameKeyAndLine) {
 }
 
 TEST(Routing, StructuralErrors) {
-    const std::string head = "[tipoffs.routing]\ndefault_body = \"a\"\n[[tipoffs.routing.body]]\nid = \"a\"\nname = \"A\"\n"
-                             "email = { to = [\"a@example.vn\"] }\n";
-    EXPECT_NE(parse_error("[tipoffs.routing]\ndefault_body = \"a\"\n[[tipoffs.routing.body]]\nid = \"a\"\nname = \"A\"\n")
-                  .find("needs a webhook and/or an email"),
+    const std::string head = std::string(kHead) + "email = { to = [\"a@example.vn\"] }\n";
+    EXPECT_NE(parse_error(kHead).find("needs a webhook and/or an email"),
               std::string::npos);
-    EXPECT_NE(parse_error(head + "[[tipoffs.routing.body]]\nid = \"a\"\nname = \"B\"\nemail = { to = [\"b@example.vn\"] }\n")
+    EXPECT_NE(parse_error(head + "[[tipoffs.routing.body]]\nid = \"a\"\nname = \"B\"\n"
+                                 "email = { to = [\"b@example.vn\"] }\n")
                   .find("defined twice"),
               std::string::npos);
     const auto dup = parse_error(head + "[[tipoffs.routing.rule]]\nkind = \"noise\"\nbody = \"a\"\n"
@@ -232,7 +235,8 @@ jitter = 0.25
     EXPECT_THROW((void)parse_forwarding_config(*no_smtp["tipoffs"].as_table()), ConfigError);
 
     // Plain SMTP only to loopback.
-    auto bad = toml::parse("url = \"smtp://mail.example.vn\"\nfrom = \"a@example.vn\"\nallow_plaintext = true\n", std::string("s.toml"));
+    auto bad = toml::parse("url = \"smtp://mail.example.vn\"\nfrom = \"a@example.vn\"\nallow_plaintext = true\n",
+                           std::string("s.toml"));
     try {
         (void)parse_smtp_config(*bad.as_table());
         FAIL();
