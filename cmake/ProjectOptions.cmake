@@ -2,7 +2,7 @@
 add_library(pgibot_warnings INTERFACE)
 target_compile_options(pgibot_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align
-  -Wunused -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  -Wunused -Woverloaded-virtual -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
   $<$<BOOL:${PGIBOT_WERROR}>:-Werror>)
 
 add_library(pgibot_sanitizers INTERFACE)

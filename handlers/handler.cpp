@@ -59,6 +59,18 @@ Decision handle(const Event& event, const ConversationState& state, const messag
         case EventKind::other:
             return d;
         case EventKind::timer:
+            if (event.source_type == conversation::kTimerTipoffStatus) {
+                // During a handover the person talking to the citizen goes first: keep it for later.
+                if (silenced) {
+                    Decision kept = d;
+                    if (std::find(kept.state.pending_notices.begin(), kept.state.pending_notices.end(),
+                                  event.payload) == kept.state.pending_notices.end()) {
+                        kept.state.pending_notices.push_back(event.payload);
+                    }
+                    return kept;
+                }
+                return tipoff_intake::status_notice(event, state, content, ctx);
+            }
             if (event.source_type == conversation::kTimerTipoffExpiry && tipoff_intake::active(state)) {
                 Decision out = tipoff_intake::expire(event, state, content, ctx);
                 if (silenced) {
@@ -93,7 +105,14 @@ Decision handle(const Event& event, const ConversationState& state, const messag
     const bool back_from_human = d.state.human_until_ms != 0;
     d.state.human_until_ms = 0;
 
+    // Status updates that waited for the messaging window to reopen go first.
+    std::vector<OutMessage> notices;
+    if (!d.state.pending_notices.empty() && event.kind != EventKind::follow) {
+        notices = tipoff_intake::take_pending_notices(d.state, event, content, ctx);
+    }
     Decision out = conversation::on_input(event, d.state, content, ctx);
+    out.replies.insert(out.replies.begin(), std::make_move_iterator(notices.begin()),
+                       std::make_move_iterator(notices.end()));
     if (back_from_human && !out.replies.empty()) {
         // Say again that this is an automated assistant when it takes over from a person.
         OutMessage notice;

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <set>
 #include <thread>
 
 #include "bot/app/bootstrap.hpp"
@@ -324,6 +325,49 @@ int run_serve(const std::string& config_file) {
     dispatcher.notify();  // events committed before a crash are handled now
     sender.notify();
 
+    // Status changes made by operators (`pgibot tipoffs set-status`, another process) or by the
+    // forwarder reach the reporter through their own lane, as a timer event the handlers turn into a
+    // message now or at their next message (messaging windows). A notice is taken only once handled.
+    std::mutex notices_mutex;
+    std::set<std::int64_t> notices_in_flight;
+    auto deliver_status_notices = [&] {
+        for (const auto& notice : store->pending_status_notices(50)) {
+            {
+                std::lock_guard lock(notices_mutex);
+                if (!notices_in_flight.insert(notice.id).second) continue;
+            }
+            auto release = [&notices_mutex, &notices_in_flight, id = notice.id] {
+                std::lock_guard lock(notices_mutex);
+                notices_in_flight.erase(id);
+            };
+            auto row = store->tipoff_by_code(notice.code);
+            auto identity = row ? vault->open(row->identity_sealed) : std::nullopt;
+            if (!row || !identity || identity->platform_user_id.empty()) {
+                store->take_status_notice(notice.id, wall_ms());  // nobody to tell
+                release();
+                continue;
+            }
+            Event e;
+            e.platform = row->report.platform;
+            e.page_id = row->report.page_id;
+            e.user_id = identity->platform_user_id;
+            e.kind = EventKind::timer;
+            e.source_type = "timer.tipoff_status";
+            e.payload = notice.code;
+            e.timestamp_ms = wall_ms();
+            dispatcher.submit(std::move(e), [&store, release, id = notice.id](bool ok) {
+                if (ok) {
+                    try {
+                        store->take_status_notice(id, wall_ms());
+                    } catch (const std::exception& ex) {
+                        spdlog::error("status notice {}: {}", id, ex.what());
+                    }
+                }
+                release();
+            });
+        }
+    };
+
     // Housekeeping: forwarding, expiry of idle tip-off drafts, token refresh, gauges.
     std::atomic<bool> stopping{false};
     std::thread evidence_worker([&] {
@@ -346,6 +390,7 @@ int run_serve(const std::string& config_file) {
                 telemetry.queue_depth("inbox", static_cast<double>(store->inbox_depth()));
                 telemetry.queue_depth("outbox", static_cast<double>(store->outbox_depth()));
                 if (forward_queue) forward_queue->run_due(wall_ms());
+                deliver_status_notices();
                 if (now - last_minute >= std::chrono::minutes(1)) {
                     last_minute = now;
                     const auto idle_before = wall_ms() - handler_settings(config).tipoff_idle_expiry_ms;

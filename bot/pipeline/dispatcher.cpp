@@ -41,10 +41,11 @@ WorkQueue& Dispatcher::lane_for(const std::string& user_key) {
     return *lanes_[std::hash<std::string>{}(user_key) % lanes_.size()];
 }
 
-void Dispatcher::submit(Event event) {
+void Dispatcher::submit(Event event, std::function<void(bool ok)> done) {
     auto key = event.user_key();
     ++in_flight_;
-    lane_for(key).post([this, ev = std::move(event)] {
+    lane_for(key).post([this, ev = std::move(event), done = std::move(done)] {
+        bool ok = false;
         try {
             const auto start = std::chrono::steady_clock::now();
             auto outcome = processor_.process(ev, 0, "timer", now_ms());
@@ -52,9 +53,11 @@ void Dispatcher::submit(Event event) {
             if (hooks_.on_handled) {
                 hooks_.on_handled(ev, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
             }
+            ok = true;
         } catch (const std::exception& e) {
             spdlog::error("timer event {} failed: {}", ev.source_type, e.what());
         }
+        if (done) done(ok);
         --in_flight_;
     });
 }

@@ -32,8 +32,9 @@ public:
     void start();
     // New rows were committed.
     void notify();
-    // A runtime-made event (timers); it goes through the user's lane like any other.
-    void submit(Event event);
+    // A runtime-made event (timers); it goes through the user's lane like any other. `done(ok)` runs
+    // on the lane once the outcome is committed (ok) or failed.
+    void submit(Event event, std::function<void(bool ok)> done = {});
     // Stops pulling, runs what the lanes hold, joins. Rows not yet pulled stay in the inbox.
     void stop();
     [[nodiscard]] std::size_t in_flight() const;

@@ -116,6 +116,13 @@ struct DecisionCommit {
     std::string user_id;
 };
 
+struct StatusNotice {
+    std::int64_t id = 0;
+    std::string code;
+    tipoff::Status status = tipoff::Status::received;
+    std::int64_t created_ms = 0;
+};
+
 struct ForwardAttempt {
     std::string channel;
     std::string target;
@@ -258,6 +265,17 @@ public:
     virtual std::vector<EvidenceRow> evidence_for(std::string_view code) {
         (void)code;
         throw StoreError("evidence_for: not supported by this store");
+    }
+
+    // --- status notices: the reporter is told when a tip-off's status changes -------------------
+    // change_tipoff_status queues one (in the same transaction); the server takes them in order.
+    virtual std::vector<StatusNotice> pending_status_notices(std::size_t limit) {
+        (void)limit;
+        return {};
+    }
+    virtual void take_status_notice(std::int64_t id, std::int64_t now_ms) {
+        (void)id; (void)now_ms;
+        throw StoreError("take_status_notice: not supported by this store");
     }
 
     // --- health --------------------------------------------------------------------------------

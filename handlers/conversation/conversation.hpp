@@ -29,6 +29,8 @@ inline constexpr std::string_view kPendingOfferTipoff = "offer_tipoff";  // "Báº
 
 // Source type of the runtime's timer for idle tip-off drafts.
 inline constexpr std::string_view kTimerTipoffExpiry = "timer.tipoff_expiry";
+// A tip-off's status changed; payload = its code (made by the runtime from the store's notices).
+inline constexpr std::string_view kTimerTipoffStatus = "timer.tipoff_status";
 
 // ---- phrases: what a short message means (phrases.cpp) -----------------------------------------
 enum class Phrase { none, menu, greeting, thanks, ok, bye, subscribe, unsubscribe, human, yes, no };

@@ -18,6 +18,7 @@ std::string state_to_json(const ConversationState& s) {
         {"pending", s.pending},
         {"pending_text", s.pending_text},
         {"dialog", s.dialog},  // the tip-off draft is itself JSON, kept as an opaque string
+        {"pending_notices", s.pending_notices},
     };
     return model_json::dump(j);
 }
@@ -35,6 +36,13 @@ ConversationState state_from_json(std::string_view json) {
         !read(j, "human_until_ms", s.human_until_ms) || !read(j, "pending", s.pending) ||
         !read(j, "pending_text", s.pending_text) || !read(j, "dialog", s.dialog)) {
         return {};
+    }
+    if (auto it = j.find("pending_notices"); it != j.end() && !it->is_null()) {
+        if (!it->is_array()) return {};
+        for (const auto& code : *it) {
+            if (!code.is_string()) return {};
+            s.pending_notices.push_back(code.get<std::string>());
+        }
     }
     return s;
 }

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace pgibot {
 
@@ -16,6 +17,8 @@ struct ConversationState {
     std::string pending;                // a yes/no question the bot asked, e.g. "offer_tipoff"
     std::string pending_text;           // the text that triggered it
     std::string dialog;                 // the tip-off intake draft, owned by handlers/tipoff (JSON), "" if none
+    // Tip-off codes whose status changed while the messaging window was closed: told at the next message.
+    std::vector<std::string> pending_notices;
 };
 
 std::string state_to_json(const ConversationState& s);

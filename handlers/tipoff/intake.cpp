@@ -1251,4 +1251,69 @@ Decision expire(const Event& event, const ConversationState& state, const messag
     return out;
 }
 
+namespace {
+
+constexpr std::int64_t kFacebookWindowMs = 24LL * 3600 * 1000;
+constexpr std::int64_t kZaloWindowMs = 7LL * 24 * 3600 * 1000;
+
+bool window_open(Platform platform, const ConversationState& state, std::int64_t now_ms) {
+    switch (platform) {
+        case Platform::facebook:
+            return state.last_inbound_ms > 0 && now_ms - state.last_inbound_ms < kFacebookWindowMs;
+        case Platform::zalo:
+            return state.last_inbound_ms > 0 && now_ms - state.last_inbound_ms < kZaloWindowMs;
+        case Platform::web:
+        case Platform::cli:
+            return true;
+    }
+    return false;
+}
+
+std::optional<OutMessage> notice_message(std::string_view code, const Event& event, const messages::Content& content,
+                                         const Context& ctx) {
+    if (ctx.lookups == nullptr) return std::nullopt;
+    auto view = ctx.lookups->tipoff_status(code, event.platform, event.user_id);
+    if (!view) return std::nullopt;  // not theirs (or gone): say nothing
+    OutMessage m;
+    m.text = tpl(content, "tipoff.status_update") + "\n" +
+             fill(tpl(content, "tipoff.lookup_found"), {{"code", view->code},
+                                                       {"status", tipoff::label_vi(view->status)},
+                                                       {"date", view->updated_at}});
+    if (!view->note.empty()) {
+        m.text += "\n" + fill(tpl(content, "tipoff.lookup_note"), {{"note", truncate_chars(view->note, 1000)}});
+    }
+    m.quick_replies = {QuickReply{tpl(content, "tipoff.qr_menu"), "MENU"}};
+    return m;
+}
+
+}  // namespace
+
+Decision status_notice(const Event& event, const ConversationState& state, const messages::Content& content,
+                       const Context& ctx) {
+    Decision out{state, {}, {}};
+    const std::string& code = event.payload;
+    if (code.empty()) return out;
+    if (!window_open(event.platform, state, ctx.now_ms)) {
+        if (std::find(out.state.pending_notices.begin(), out.state.pending_notices.end(), code) ==
+            out.state.pending_notices.end()) {
+            out.state.pending_notices.push_back(code);
+        }
+        return out;
+    }
+    if (auto m = notice_message(code, event, content, ctx)) {
+        out.replies.push_back(std::move(*m));
+    }
+    return out;
+}
+
+std::vector<OutMessage> take_pending_notices(ConversationState& state, const Event& event,
+                                             const messages::Content& content, const Context& ctx) {
+    std::vector<OutMessage> out;
+    for (const auto& code : state.pending_notices) {
+        if (auto m = notice_message(code, event, content, ctx)) out.push_back(std::move(*m));
+    }
+    state.pending_notices.clear();
+    return out;
+}
+
 }  // namespace pgibot::handlers::tipoff_intake

@@ -38,4 +38,13 @@ Decision lookup(const Event& event, const ConversationState& state, const messag
 Decision expire(const Event& event, const ConversationState& state, const messages::Content& content,
                 const Context& ctx);
 
+// A tip-off's status changed (timer event "timer.tipoff_status", payload = the code): the reporter is
+// told now when the platform's messaging window is open (Facebook 24 hours, Zalo 7 days after their
+// last message), otherwise the code is kept in state.pending_notices for their next message.
+Decision status_notice(const Event& event, const ConversationState& state, const messages::Content& content,
+                       const Context& ctx);
+// The notices kept for this citizen, as messages; clears state.pending_notices.
+std::vector<OutMessage> take_pending_notices(ConversationState& state, const Event& event,
+                                             const messages::Content& content, const Context& ctx);
+
 }  // namespace pgibot::handlers::tipoff_intake

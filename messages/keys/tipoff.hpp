@@ -4,7 +4,7 @@
 
 namespace pgibot::messages::keys {
 // Keys used by handlers/tipoff (owned by that dialog); texts in content/templates/tipoff.toml.
-inline constexpr std::array<std::string_view, 70> kTipoff{
+inline constexpr std::array<std::string_view, 71> kTipoff{
     "tipoff.ack_contact",
     "tipoff.ack_evidence",
     "tipoff.ack_location",
@@ -39,6 +39,7 @@ inline constexpr std::array<std::string_view, 70> kTipoff{
     "tipoff.lookup_ask_code",
     "tipoff.lookup_found",
     "tipoff.lookup_not_found",
+    "tipoff.status_update",
     "tipoff.lookup_note",
     "tipoff.place_choose",
     "tipoff.place_confirm_former",

@@ -121,6 +121,13 @@ constexpr std::string_view kInsertTipoff =
 constexpr std::string_view kInsertHistory =
     "INSERT INTO tipoff_history (tipoff_id, status, changed_by, note, at_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
 constexpr std::string_view kTipoffIdByCode = "SELECT id FROM tipoffs WHERE code = ?1";
+constexpr std::string_view kInsertStatusNotice =
+    "INSERT INTO status_notices (tipoff_id, status, created_ms) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kPendingStatusNotices =
+    "SELECT n.id, t.code, n.status, n.created_ms FROM status_notices n JOIN tipoffs t ON t.id = n.tipoff_id"
+    " WHERE n.taken_ms IS NULL ORDER BY n.id LIMIT ?1";
+constexpr std::string_view kTakeStatusNotice =
+    "UPDATE status_notices SET taken_ms = ?2 WHERE id = ?1 AND taken_ms IS NULL";
 constexpr std::string_view kTipoffByCode =
     "SELECT id, code, report_json, identity_sealed, reporter_lookup, status, created_ms, updated_ms"
     " FROM tipoffs WHERE code = ?1";
@@ -575,7 +582,31 @@ public:
                 .bind(4, change.note)
                 .bind(5, at)
                 .run();
+            // The reporter is told of every change after filing (the filing itself was confirmed in chat).
+            if (change.status != tipoff::Status::received) {
+                c.prepare(kInsertStatusNotice).bind(1, id).bind(2, status).bind(3, at).run();
+            }
         });
+    }
+
+    std::vector<StatusNotice> pending_status_notices(std::size_t limit) override {
+        auto connection = pool_.acquire();
+        auto stmt = connection->prepare(kPendingStatusNotices);
+        stmt.bind(1, static_cast<std::int64_t>(limit));
+        std::vector<StatusNotice> notices;
+        while (stmt.step()) {
+            StatusNotice n;
+            n.id = stmt.int64(0);
+            n.code = stmt.text(1);
+            n.status = tipoff::status_from_string(stmt.text(2)).value_or(tipoff::Status::received);
+            n.created_ms = stmt.int64(3);
+            notices.push_back(std::move(n));
+        }
+        return notices;
+    }
+
+    void take_status_notice(std::int64_t id, std::int64_t now_ms) override {
+        write([&](Connection& c) { c.prepare(kTakeStatusNotice).bind(1, id).bind(2, now_ms).run(); });
     }
 
     void record_forward_attempt(std::string_view code, std::string_view channel, std::string_view target, bool ok,
