@@ -114,6 +114,7 @@ def main():
     ap.add_argument("--pgibot", default="build/release/bot/app/pgibot")
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--config", default=None, help="base config (default: config/pgibot.toml)")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -144,18 +145,22 @@ http {{ access_log off;
         with open(script, "w") as f:
             f.write(LUA)
         config = os.path.join(tmp, "pgibot.toml")
-        with open(os.path.join(repo, "config", "pgibot.toml")) as src:
+        with open(args.config or os.path.join(repo, "config", "pgibot.toml")) as src:
             text = src.read()
         text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{bot_port}"')
         text = text.replace('path = "../data/pgibot.db"', f'path = "{tmp}/bench.db"')
         text = text.replace('dir = "../messages/content"', f'dir = "{repo}/messages/content"')
         text = text.replace('key_file = "../data/pgibot.key"', f'key_file = "{tmp}/bench.key"')
         text = text.replace('level = "info"', 'level = "warn"')
-        text = re.sub(r'\[facebook\]\nenabled = false\npage_id = ""\napp_id = ""\ngraph_api_base = "[^"]*"',
-                      f'[facebook]\nenabled = true\npage_id = "{PAGE_ID}"\napp_id = "1"\n'
-                      f'graph_api_base = "http://127.0.0.1:{nginx_port}/v25.0"', text)
+        fb = text.index("[facebook]")
+        head, tail = text[:fb], text[fb:]
+        tail = tail.replace("enabled = false", "enabled = true", 1)
+        tail = tail.replace('page_id = ""', f'page_id = "{PAGE_ID}"', 1).replace('app_id = ""', 'app_id = "1"', 1)
+        tail = re.sub(r'graph_api_base = "[^"]*"', f'graph_api_base = "http://127.0.0.1:{nginx_port}/v25.0"', tail,
+                      count=1)
+        text = head + tail
         text = text.replace("subscription_check_minutes = 15", "subscription_check_minutes = 0")
-        text = text.replace("send_rate_per_second = 20", "send_rate_per_second = 100000")
+        text = text.replace("send_rate_per_second = 20", "send_rate_per_second = 10000")
         with open(config, "w") as f:
             f.write(text)
         os.environ.update(BENCH_BODIES=bodies, BENCH_THREADS="2")

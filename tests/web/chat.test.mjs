@@ -1,7 +1,9 @@
 // End-to-end browser test of the /chat simulator page: the real pgibot binary on 127.0.0.1:0 and the
 // system Chromium driven by playwright-core. Run: node --test tests/web/   (after npm ci in tests/web)
 // Env: PGIBOT_BIN (default <repo>/build/release/bot/app/pgibot), CHROMIUM (default /usr/bin/chromium),
+//      PGIBOT_CONFIG (default <repo>/config/pgibot.toml) is the config the temp one is made from,
 //      PGIBOT_WEB_KEEP=1 keeps the temp folder (config, database, screenshots) for a look afterwards.
+// (On Node 22+ name the file: node --test tests/web/chat.test.mjs.)
 // Asserts on structure (bubbles, buttons, non-empty texts, layout), never on exact Vietnamese wording.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,17 +16,26 @@ import { chromium } from 'playwright-core';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = path.resolve(repo, process.env.PGIBOT_BIN || 'build/release/bot/app/pgibot');
+const configTemplate = path.resolve(repo, process.env.PGIBOT_CONFIG || 'config/pgibot.toml');
 const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const WAIT = 15_000; // every single wait is bounded by this
 
 // The embedded default config/pgibot.toml, with a free port, a throw-away database and key, absolute
 // content folder and the simulator on. Patched key by key inside its section so it follows the real file.
 function writeConfig(dir) {
-  let text = fs.readFileSync(path.join(repo, 'config', 'pgibot.toml'), 'utf8');
-  const set = (section, key, value) => {
-    const re = new RegExp(`(^\\[${section.replace(/\./g, '\\.')}\\][^\\[]*?^${key}\\s*=)[^\\n]*`, 'm');
-    assert.match(text, re, `config/pgibot.toml has no ${key} in [${section}]`);
-    text = text.replace(re, `$1 ${value}`);
+  const lines = fs.readFileSync(configTemplate, 'utf8').split('\n');
+  // Sets `key = value` in [section] (line-based: a table header is a line "[name]", keys start lines).
+  const set = (section, key, value, optional = false) => {
+    let current = '';
+    for (let i = 0; i < lines.length; i++) {
+      const header = /^\s*\[([^\]]+)\]\s*(#.*)?$/.exec(lines[i]);
+      if (header) { current = header[1].trim(); continue; }
+      if (current === section && new RegExp(`^\\s*${key}\\s*=`).test(lines[i])) {
+        lines[i] = `${key} = ${value}`;
+        return;
+      }
+    }
+    assert.ok(optional, `${configTemplate} has no ${key} in [${section}]`);
   };
   const q = (s) => JSON.stringify(s); // a TOML basic string for plain paths
   set('server', 'listen', q('127.0.0.1:0'));
@@ -34,8 +45,9 @@ function writeConfig(dir) {
   set('chat', 'enabled', 'true');
   set('tipoffs', 'key_file', q(path.join(dir, 'data', 'pgibot.key')));
   set('tipoffs', 'create_key_file', 'true');
+  set('tipoffs', 'evidence_dir', q(path.join(dir, 'data', 'evidence')), true);
   const file = path.join(dir, 'pgibot.toml');
-  fs.writeFileSync(file, text);
+  fs.writeFileSync(file, lines.join('\n'));
   return file;
 }
 
@@ -72,149 +84,206 @@ async function stopServer(child) {
   clearTimeout(timer);
 }
 
-test('/chat: greeting, menu, topic, free-text question, phone layout', { timeout: 180_000 }, async (t) => {
+const PNG_MAGIC = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+// Opens /chat in a fresh browser context; collects the page's JavaScript and console errors.
+async function openChat(browser, base, contextOptions, errors) {
+  const context = await browser.newContext({ locale: 'vi-VN', ...contextOptions });
+  context.setDefaultTimeout(WAIT);
+  const page = await context.newPage();
+  page.on('pageerror', (e) => errors.push(`pageerror: ${e}`));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(`console: ${m.text()} ${JSON.stringify(m.location())}`); });
+  page.on('requestfailed', (r) => errors.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText}`));
+  const response = await page.goto(`${base}/chat`, { timeout: WAIT });
+  assert.equal(response.status(), 200);
+  assert.match(response.headers()['content-type'] ?? '', /text\/html;\s*charset=utf-8/i);
+  assert.match(await page.title(), /trò chuyện/, 'the page title is not decoded as UTF-8');
+  return { context, page };
+}
+
+const botCount = (page) => page.locator('.bubble.bot').count();
+const meCount = (page) => page.locator('.bubble.me').count();
+
+// Waits until there are more than `before` bot bubbles and none arrives for a while (the bot may answer
+// with several messages), then returns the new bubbles' texts.
+async function waitForAnswer(page, before) {
+  await page.waitForFunction((n) => document.querySelectorAll('.bubble.bot').length > n, before, { timeout: WAIT });
+  let count = await botCount(page);
+  for (let quiet = 0; quiet < 3; ) { // three quiet polls (the page polls every 500 ms)
+    await page.waitForTimeout(400);
+    const now = await botCount(page);
+    quiet = now === count ? quiet + 1 : 0;
+    count = now;
+  }
+  return (await page.locator('.bubble.bot').allTextContents()).slice(before);
+}
+
+async function waitForMine(page, before) {
+  await page.waitForFunction((n) => document.querySelectorAll('.bubble.me').length > n, before, { timeout: WAIT });
+  return (await page.locator('.bubble.me').last().textContent()).trim();
+}
+
+function assertTexts(texts, what) {
+  assert.ok(texts.length > 0, `${what}: no bot bubble`);
+  for (const s of texts) {
+    assert.ok(s.trim().length > 0, `${what}: an empty bot bubble`);
+    assert.doesNotMatch(s, /\uFFFD|Ã[\u0080-\u00BF]|Ä[\u0080-\u00BF]|Æ[\u0080-\u00BF]/, `${what}: mojibake in "${s}"`);
+  }
+}
+
+// The newest quick-reply row: every button has a title and a payload.
+async function assertQuickRow(page, what) {
+  const buttons = page.locator('.quick').last().locator('button');
+  await buttons.first().waitFor({ state: 'visible' });
+  const n = await buttons.count();
+  assert.ok(n >= 1, `${what}: no quick replies`);
+  for (const b of await buttons.all()) {
+    assert.ok((await b.textContent()).trim().length > 0, `${what}: a quick reply without a title`);
+    assert.ok(((await b.getAttribute('data-payload')) ?? '').length > 0, `${what}: a quick reply without a payload`);
+  }
+  return n;
+}
+
+async function typeAndSend(page, text) {
+  const input = page.locator('#text');
+  await input.fill(text);
+  await input.press('Enter');
+  assert.equal(await input.inputValue(), '', 'the input is cleared after sending');
+}
+
+async function screenshot(page, file) {
+  await page.screenshot({ path: file, timeout: WAIT });
+  const png = fs.readFileSync(file);
+  assert.ok(png.length > 1000, `the screenshot ${file} is empty`);
+  assert.ok(png.subarray(0, 8).equals(PNG_MAGIC), `${file} is not a PNG`);
+}
+
+// Nothing wider than the viewport, no sideways scrolling, the newest message above the input bar and the
+// send button on screen.
+async function assertLayout(page, what) {
+  const layout = await page.evaluate(() => {
+    const vw = document.documentElement.clientWidth;
+    const log = document.getElementById('log');
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > vw + 1)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
+    const newest = log.lastElementChild?.getBoundingClientRect();
+    const form = document.getElementById('form').getBoundingClientRect();
+    const send = document.getElementById('send').getBoundingClientRect();
+    return {
+      vw,
+      vh: window.innerHeight,
+      scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
+      logScrollWidth: log.scrollWidth,
+      logClientWidth: log.clientWidth,
+      wide,
+      newestBottom: newest ? newest.bottom : 0,
+      formTop: form.top,
+      send: { right: send.right, bottom: send.bottom, width: send.width },
+    };
+  });
+  const info = JSON.stringify(layout);
+  assert.ok(layout.scrollWidth <= layout.vw, `${what}: the page scrolls sideways: ${info}`);
+  assert.ok(layout.logScrollWidth <= layout.logClientWidth, `${what}: the message log scrolls sideways: ${info}`);
+  assert.deepEqual(layout.wide, [], `${what}: elements wider than the screen: ${info}`);
+  assert.ok(layout.newestBottom <= layout.formTop + 1, `${what}: the newest message is behind the input bar: ${info}`);
+  assert.ok(layout.send.width > 0 && layout.send.right <= layout.vw && layout.send.bottom <= layout.vh,
+    `${what}: the send button is off screen: ${info}`);
+}
+
+test('/chat: greeting, menu, topic, free-text question; desktop and phone layout', { timeout: 240_000 }, async (t) => {
   assert.ok(fs.existsSync(bin), `pgibot binary not found at ${bin} (set PGIBOT_BIN)`);
   assert.ok(fs.existsSync(chromiumPath), `Chromium not found at ${chromiumPath} (apt-get install chromium)`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pgibot-web-'));
   const out = { text: '' };
+  const errors = [];
   let server;
   let browser;
-  const pageErrors = [];
   try {
-    const config = writeConfig(dir);
-    server = startServer(config, out);
-    const port = await server.port;
-    const base = `http://127.0.0.1:${port}`;
-
+    server = startServer(writeConfig(dir), out);
+    const base = `http://127.0.0.1:${await server.port}`;
     browser = await chromium.launch({
       executablePath: chromiumPath,
       timeout: WAIT,
       args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
-    const context = await browser.newContext({ viewport: { width: 1024, height: 768 }, locale: 'vi-VN' });
-    context.setDefaultTimeout(WAIT);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
 
-    const bot = page.locator('.bubble.bot');
-    const me = page.locator('.bubble.me');
-    const lastQuick = page.locator('.quick').last();
-    // Waits until there are more than `before` bot bubbles and none arrives for a short while (the bot
-    // may answer with several messages), then returns the new bubbles' texts.
-    const waitForAnswer = async (before) => {
-      await page.waitForFunction((n) => document.querySelectorAll('.bubble.bot').length > n, before, { timeout: WAIT });
-      let count = await bot.count();
-      for (let settled = 0; settled < 3; ) { // three quiet polls (the page polls every 500 ms)
-        await page.waitForTimeout(400);
-        const now = await bot.count();
-        settled = now === count ? settled + 1 : 0;
-        count = now;
-      }
-      return (await bot.allTextContents()).slice(before);
-    };
-    const assertTexts = (texts, what) => {
-      assert.ok(texts.length > 0, `${what}: no bot bubble`);
-      for (const s of texts) assert.ok(s.trim().length > 0, `${what}: an empty bot bubble`);
-      for (const s of texts) assert.doesNotMatch(s, /\uFFFD|Ã[\u0080-\u00BF]|Ä[\u0080-\u00BF]/, `${what}: mojibake in "${s}"`);
-    };
+    // Desktop: the page sends GET_STARTED by itself and shows the greeting with quick replies.
+    {
+      const { context, page } = await openChat(browser, base, { viewport: { width: 1024, height: 768 } }, errors);
+      const greeting = await waitForAnswer(page, 0);
+      assertTexts(greeting, 'greeting');
+      assert.equal(await meCount(page), 1, 'the automatic GET_STARTED is shown once');
+      await assertQuickRow(page, 'greeting');
 
-    // 1. The page, served as UTF-8, sends GET_STARTED by itself: a greeting with quick replies.
-    const response = await page.goto(`${base}/chat`, { timeout: WAIT });
-    assert.equal(response.status(), 200);
-    assert.match(response.headers()['content-type'] ?? '', /text\/html;\s*charset=utf-8/i);
-    assert.match(await page.title(), /trò chuyện/, 'the page title is not decoded as UTF-8');
-    const greeting = await waitForAnswer(0);
-    assertTexts(greeting, 'greeting');
-    assert.equal(await me.count(), 1, 'the automatic GET_STARTED bubble is shown once');
-    await lastQuick.locator('button').first().waitFor({ state: 'visible' });
+      // A menu category: the clicked title is echoed, the category's topics come back as buttons.
+      const menu = page.locator('.quick button[data-payload^="MENU:"]').first();
+      await menu.waitFor({ state: 'visible' });
+      const menuTitle = (await menu.textContent()).trim();
+      let before = await botCount(page);
+      let mine = await meCount(page);
+      await menu.click();
+      assert.equal(await waitForMine(page, mine), menuTitle, 'the clicked button title is echoed');
+      assertTexts(await waitForAnswer(page, before), 'menu category');
+      await assertQuickRow(page, 'menu category');
+      const topic = page.locator('.quick').last().locator('button[data-payload^="TOPIC:"]').first();
+      await topic.waitFor({ state: 'visible' });
 
-    // 2. A menu category button: its topics come back as new buttons.
-    const menu = page.locator('.quick button[data-payload^="MENU:"]').first();
-    await menu.waitFor({ state: 'visible' });
-    const menuTitle = (await menu.textContent()).trim();
-    assert.ok(menuTitle.length > 0, 'a menu button without a title');
-    let before = await bot.count();
-    let mine = await me.count();
-    await menu.click();
-    await page.waitForFunction((n) => document.querySelectorAll('.bubble.me').length > n, mine, { timeout: WAIT });
-    assert.equal((await me.last().textContent()).trim(), menuTitle, 'the clicked button title is echoed');
-    assertTexts(await waitForAnswer(before), 'menu category');
-    const topic = lastQuick.locator('button[data-payload^="TOPIC:"]').first();
-    await topic.waitFor({ state: 'visible' });
-    const topicButtons = await lastQuick.locator('button').count();
-    assert.ok(topicButtons >= 1, 'the category shows its topic buttons');
-    for (const b of await lastQuick.locator('button').all()) {
-      assert.ok((await b.textContent()).trim().length > 0, 'a quick reply without a title');
-      assert.ok(((await b.getAttribute('data-payload')) ?? '').length > 0, 'a quick reply without a payload');
+      // A topic: its answer; the clicked quick-reply row goes away.
+      before = await botCount(page);
+      mine = await meCount(page);
+      const row = await page.locator('.quick').last().elementHandle();
+      await topic.click();
+      assert.equal(await row.evaluate((e) => e.isConnected), false, 'the clicked quick-reply row is removed');
+      await waitForMine(page, mine);
+      const answer = await waitForAnswer(page, before);
+      assertTexts(answer, 'topic answer');
+      assert.ok(answer.join('').trim().length >= 20, 'the topic answer is suspiciously short');
+
+      // A typed question without diacritics, sent with Enter.
+      before = await botCount(page);
+      mine = await meCount(page);
+      await typeAndSend(page, 'phan loai rac nhu the nao');
+      assert.equal(await waitForMine(page, mine), 'phan loai rac nhu the nao');
+      assertTexts(await waitForAnswer(page, before), 'free-text answer');
+
+      await assertLayout(page, 'desktop 1024x768');
+      const shot = path.join(dir, 'chat-desktop.png');
+      await screenshot(page, shot);
+      t.diagnostic(`desktop screenshot: ${shot}`);
+      await context.close();
     }
 
-    // 3. A topic button: an answer.
-    before = await bot.count();
-    mine = await me.count();
-    const quickBoxes = await page.locator('.quick').count();
-    await topic.click();
-    assert.equal(await page.locator('.quick').count(), quickBoxes - 1, 'the clicked quick-reply row is removed');
-    assert.equal(await me.count(), mine + 1);
-    const answer = await waitForAnswer(before);
-    assertTexts(answer, 'topic answer');
-    assert.ok(answer.join('').trim().length >= 20, 'the topic answer is suspiciously short');
+    // Phone (390x844, touch): greeting, a tapped menu button, a typed question with a long unbroken word
+    // (a pasted link); nothing may be wider than the screen.
+    {
+      const { context, page } = await openChat(browser, base, {
+        viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true,
+      }, errors);
+      assertTexts(await waitForAnswer(page, 0), 'phone greeting');
+      await assertQuickRow(page, 'phone greeting');
+      let before = await botCount(page);
+      await page.locator('.quick button[data-payload^="MENU:"]').first().tap();
+      assertTexts(await waitForAnswer(page, before), 'phone menu category');
+      await assertQuickRow(page, 'phone menu category');
+      before = await botCount(page);
+      const mine = await meCount(page);
+      const long = 'phan loai rac nhu the nao https://example.org/' + 'rac_thai_sinh_hoat'.repeat(6);
+      await typeAndSend(page, long);
+      assert.equal(await waitForMine(page, mine), long);
+      assertTexts(await waitForAnswer(page, before), 'phone free-text answer');
+      await assertLayout(page, 'phone 390x844');
+      const shot = path.join(dir, 'chat-phone.png');
+      await screenshot(page, shot);
+      t.diagnostic(`phone screenshot: ${shot}`);
+      await context.close();
+    }
 
-    // 4. A typed question without diacritics, sent with Enter.
-    before = await bot.count();
-    mine = await me.count();
-    const input = page.locator('#text');
-    await input.fill('phan loai rac nhu the nao');
-    await input.press('Enter');
-    await page.waitForFunction((n) => document.querySelectorAll('.bubble.me').length > n, mine, { timeout: WAIT });
-    assert.equal((await me.last().textContent()).trim(), 'phan loai rac nhu the nao');
-    assert.equal(await input.inputValue(), '', 'the input is cleared after sending');
-    assertTexts(await waitForAnswer(before), 'free-text answer');
-
-    // The newest message is scrolled into view, above the fixed input bar.
-    const lastBox = await page.locator('#log > *').last().boundingBox();
-    const formBox = await page.locator('#form').boundingBox();
-    assert.ok(lastBox && formBox && lastBox.y < formBox.y, 'the newest message is hidden behind the input bar');
-
-    // 5. Screenshots: a non-empty PNG at desktop and phone size.
-    const shot = path.join(dir, 'chat-desktop.png');
-    await page.screenshot({ path: shot, timeout: WAIT });
-    const png = fs.readFileSync(shot);
-    assert.ok(png.length > 1000, 'the screenshot is empty');
-    assert.ok(png.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])), 'not a PNG');
-
-    // 6. Phone viewport: nothing wider than the screen, input bar and send button on screen.
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.waitForTimeout(200);
-    const layout = await page.evaluate(() => {
-      const vw = document.documentElement.clientWidth;
-      const wide = [...document.querySelectorAll('body *')]
-        .filter((e) => e.getBoundingClientRect().right > vw + 1)
-        .map((e) => `${e.tagName.toLowerCase()}.${e.className}`);
-      const send = document.getElementById('send').getBoundingClientRect();
-      return {
-        vw,
-        scrollWidth: Math.max(document.documentElement.scrollWidth, document.body.scrollWidth),
-        logScrollWidth: document.getElementById('log').scrollWidth,
-        logClientWidth: document.getElementById('log').clientWidth,
-        wide,
-        sendVisible: send.right <= vw && send.bottom <= window.innerHeight && send.width > 0,
-      };
-    });
-    assert.ok(layout.scrollWidth <= layout.vw, `horizontal overflow at 390 px: ${JSON.stringify(layout)}`);
-    assert.ok(layout.logScrollWidth <= layout.logClientWidth, `the message log scrolls sideways: ${JSON.stringify(layout)}`);
-    assert.deepEqual(layout.wide, [], 'elements wider than the phone screen');
-    assert.ok(layout.sendVisible, 'the send button is off screen on a phone');
-    const phoneShot = path.join(dir, 'chat-phone.png');
-    await page.screenshot({ path: phoneShot, timeout: WAIT });
-    assert.ok(fs.statSync(phoneShot).size > 1000, 'the phone screenshot is empty');
-    t.diagnostic(`screenshots: ${shot} ${phoneShot}`);
-
-    assert.deepEqual(pageErrors, [], 'JavaScript errors on the page');
-    await context.close();
+    assert.deepEqual(errors, [], 'errors in the page');
   } catch (e) {
-    if (out.text) t.diagnostic(`pgibot output:\n${out.text.slice(-4000)}`);
+    if (out.text) console.error(`---- pgibot output (last 4000 characters) ----\n${out.text.slice(-4000)}`);
+    console.error(`---- temp folder: ${dir}${process.env.PGIBOT_WEB_KEEP ? '' : ' (removed; PGIBOT_WEB_KEEP=1 keeps it)'}`);
     throw e;
   } finally {
     if (browser) await browser.close().catch(() => {});

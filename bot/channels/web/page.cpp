@@ -10,19 +10,22 @@ std::string_view WebChannel::page_html() {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pgibot – trò chuyện thử</title>
+<link rel="icon" href="data:,">
 <style>
-  body { margin: 0; font-family: system-ui, sans-serif; background: #eef3ee; }
-  header { background: #2e7d32; color: #fff; padding: 12px 16px; font-weight: 600; }
+  body { margin: 0; font-family: system-ui, sans-serif; background: #eef3ee;
+         display: flex; flex-direction: column; height: 100vh; height: 100dvh; }
+  header { background: #2e7d32; color: #fff; padding: 12px 16px; font-weight: 600; flex: none; }
   header small { display: block; font-weight: 400; opacity: .85; }
-  #log { padding: 12px; height: calc(100vh - 170px); overflow-y: auto; }
-  .bubble { max-width: 80%; margin: 6px 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; line-height: 1.35; }
+  #log { padding: 12px; flex: 1 1 auto; min-height: 0; overflow-y: auto; }
+  .bubble { max-width: 80%; margin: 6px 0; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap; line-height: 1.35;
+            overflow-wrap: break-word; overflow-wrap: anywhere; }
   .bot { background: #fff; }
   .me { background: #c8e6c9; margin-left: auto; }
   .row { display: flex; }
   .quick { display: flex; flex-wrap: wrap; gap: 6px; margin: 4px 0 10px; }
   .quick button { border: 1px solid #2e7d32; background: #fff; color: #2e7d32; border-radius: 16px; padding: 6px 10px; cursor: pointer; }
-  form { display: flex; gap: 8px; padding: 10px; background: #fff; position: fixed; bottom: 0; left: 0; right: 0; }
-  input { flex: 1; padding: 10px; border-radius: 20px; border: 1px solid #aaa; font-size: 16px; }
+  form { display: flex; gap: 8px; padding: 10px; background: #fff; flex: none; }
+  input { flex: 1; min-width: 0; padding: 10px; border-radius: 20px; border: 1px solid #aaa; font-size: 16px; }
   form button { padding: 10px 16px; border-radius: 20px; border: 0; background: #2e7d32; color: #fff; font-size: 16px; }
 </style>
 </head>

@@ -140,7 +140,11 @@ Connection::Connection(const SqliteOptions& options) {
         sqlite3_extended_result_codes(db_, 1);
         sqlite3_busy_timeout(db_, options.busy_timeout_ms);
         exec("PRAGMA foreign_keys = ON");
-        exec(options.synchronous_full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL");
+        // NORMAL by default: in WAL mode a commit is then safe against a process crash, and the WAL
+        // stays ordered, so the next FULL commit (see DurableCommit) makes everything before it
+        // durable against power loss too. The writes that must survive power loss on their own
+        // (acknowledged webhooks, filed tip-offs, status changes) switch to FULL for their commit.
+        exec("PRAGMA synchronous = NORMAL");
         // journal_mode answers with the mode it ended up in; WAL is persistent in the file.
         sqlite3_stmt* stmt = nullptr;
         if (const int prc = sqlite3_prepare_v2(db_, "PRAGMA journal_mode = WAL", -1, &stmt, nullptr);
@@ -216,7 +220,14 @@ void Connection::fail(std::string_view what, int rc) const {
 
 // --- transactions ------------------------------------------------------------------------------
 
-WriteTransaction::WriteTransaction(Connection& connection) : connection_(connection) {
+namespace {
+std::mutex& process_writers() {
+    static std::mutex m;
+    return m;
+}
+}  // namespace
+
+WriteTransaction::WriteTransaction(Connection& connection) : turn_(process_writers()), connection_(connection) {
     connection_.exec("BEGIN IMMEDIATE");
 }
 

@@ -16,6 +16,7 @@ namespace pgibot::store {
 
 namespace {
 
+using sqlite::DurableCommit;
 using sqlite::Connection;
 using sqlite::ConnectionPool;
 using sqlite::ReadTransaction;
@@ -254,7 +255,7 @@ void require_changed(const Connection& connection, std::string_view what) {
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(const SqliteOptions& options) : pool_(options) {
+    explicit SqliteStore(const SqliteOptions& options) : pool_(options), durable_(options.synchronous_full) {
         auto connection = pool_.acquire();
         migrate(*connection);
     }
@@ -301,6 +302,9 @@ public:
 
     std::vector<std::string> commit_decision(const DecisionCommit& commit) override {
         auto connection = pool_.acquire();
+        // A filed tip-off is confirmed to the citizen with its code: it must survive power loss. An
+        // ordinary decision lost that way is only handled again (its inbox row stays unhandled).
+        DurableCommit durable(*connection, durable_ && !commit.tipoffs.empty());
         WriteTransaction tx(*connection);
         const std::int64_t now = detail::now_ms();
 
@@ -570,7 +574,7 @@ public:
     }
 
     void change_tipoff_status(std::string_view code, const StatusChange& change) override {
-        write([&](Connection& c) {
+        write_durable([&](Connection& c) {
             const std::int64_t id = tipoff_id(c, code);
             const std::int64_t at = or_now(change.at_ms, detail::now_ms());
             const auto status = tipoff::to_string(change.status);
@@ -727,6 +731,7 @@ private:
             return fresh;
         }
         auto connection = pool_.acquire();
+        DurableCommit durable(*connection, durable_);  // acknowledged webhooks survive power loss
         WriteTransaction tx(*connection);
         const std::int64_t now = detail::now_ms();
         for (std::size_t i = 0; i < batches.size(); ++i) {
@@ -744,6 +749,15 @@ private:
         }
         tx.commit();  // durable from here on (synchronous=FULL)
         return fresh;
+    }
+
+    template <typename Fn>
+    void write_durable(Fn&& fn) {
+        auto connection = pool_.acquire();
+        DurableCommit durable(*connection, durable_);
+        WriteTransaction tx(*connection);
+        std::forward<Fn>(fn)(*connection);
+        tx.commit();
     }
 
     template <typename Fn>
@@ -895,6 +909,7 @@ private:
     }
 
     ConnectionPool pool_;
+    bool durable_ = true;  // SqliteOptions::synchronous_full: fsync the writes that must survive power loss
 };
 
 }  // namespace
