@@ -311,7 +311,8 @@ TEST(TipoffAsk, PhotosBecomeEvidence) {
     EXPECT_EQ(evidence[1].value("url", ""), b);
     EXPECT_EQ(evidence[0].value("media_type", ""), "image");
     // And the list agrees.
-    const json* item = find_listed(tipoffs_list(config), code);
+    const json list = tipoffs_list(config);
+    const json* item = find_listed(list, code);
     ASSERT_NE(item, nullptr);
     EXPECT_EQ(item->value("evidence", json::array()).size(), 2u);
 }
@@ -424,8 +425,12 @@ TEST(TipoffAsk, RawDatabaseFilesHoldNoReporterIdentity) {
             const auto at = bytes.find(secret);
             if (at == std::string::npos) continue;
             const auto from = at > 120 ? at - 120 : 0;
+            std::string around = bytes.substr(from, 240);
+            for (char& c : around) {
+                if (static_cast<unsigned char>(c) < 0x20) c = '.';
+            }
             ADD_FAILURE() << "\"" << secret << "\" in plaintext in " << path.filename() << " at byte " << at
-                          << ", around: " << bytes.substr(from, 240);
+                          << ", around: " << around;
         }
     }
 }
