@@ -40,11 +40,15 @@ std::shared_ptr<const messages::Content> load_content_or_report(const Config& co
     return result.content;
 }
 
-std::unique_ptr<store::Store> open_store_or_report(const Config& config) {
+std::unique_ptr<store::Store> open_store_or_report(const Config& config, const tipoffs::IdentityVault* vault) {
     try {
         store::SqliteOptions options;
         options.path = config.storage.sqlite_path.string();
         options.synchronous_full = config.storage.sqlite_synchronous_full;
+        if (vault != nullptr) {
+            options.seal_text = [vault](std::string_view plain) { return vault->seal_text(plain); };
+            options.open_text = [vault](std::string_view sealed) { return vault->open_text(sealed); };
+        }
         return store::open_sqlite(options);
     } catch (const std::exception& e) {
         std::cerr << "storage error: " << config.storage.sqlite_path.string() << ": " << e.what() << "\n";

@@ -16,7 +16,8 @@ namespace pgibot::app {
 
 std::optional<Config> load_config_or_report(const std::string& file);
 std::shared_ptr<const messages::Content> load_content_or_report(const Config& config);
-std::unique_ptr<store::Store> open_store_or_report(const Config& config);
+// With a vault, what citizens wrote is sealed at rest (the vault must outlive the store).
+std::unique_ptr<store::Store> open_store_or_report(const Config& config, const tipoffs::IdentityVault* vault = nullptr);
 std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config);
 std::int64_t wall_ms();
 // The handlers' settings from [conversation].

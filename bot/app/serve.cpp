@@ -150,10 +150,10 @@ int run_serve(const std::string& config_file) {
     auto content = load_content_or_report(config);
     if (!content) return kExitUsage;
     pipeline::ContentHolder content_holder(content);
-    auto store = open_store_or_report(config);
-    if (!store) return kExitFailure;
     auto vault = open_vault_or_report(config);
     if (!vault) return kExitUsage;
+    auto store = open_store_or_report(config, &*vault);
+    if (!store) return kExitFailure;
     if (secrets.log_salt.empty()) {
         // Hashed user ids in logs must correlate across restarts without a separate secret: derive
         // the salt from the data key (a keyed hash, so the key itself never shows).

@@ -70,10 +70,11 @@ std::string reply_line(const OutMessage& m) {
 
 struct Simulator {
     Config config;
-    std::unique_ptr<store::Store> store;
-    // On the heap: `lookups` and the tip-off preparer keep its address, and open() returns the
-    // Simulator by moving it (a moved IdentityVault is zeroed, and the local one then destroyed).
+    // On the heap: the store's sealer, `lookups` and the tip-off preparer keep its address, and open()
+    // returns the Simulator by moving it (a moved IdentityVault is zeroed, and the local one destroyed).
+    // Declared before the store, so it outlives it.
     std::unique_ptr<tipoffs::IdentityVault> vault;
+    std::unique_ptr<store::Store> store;
     std::unique_ptr<pipeline::ContentHolder> content;
     std::unique_ptr<pipeline::StoreLookups> lookups;
     std::unique_ptr<pipeline::Processor> processor;
@@ -85,11 +86,11 @@ struct Simulator {
         s.config = std::move(*config);
         auto content = load_content_or_report(s.config);
         if (!content) return std::nullopt;
-        s.store = open_store_or_report(s.config);
-        if (!s.store) return std::nullopt;
         auto vault = open_vault_or_report(s.config);
         if (!vault) return std::nullopt;
         s.vault = std::make_unique<tipoffs::IdentityVault>(std::move(*vault));
+        s.store = open_store_or_report(s.config, s.vault.get());
+        if (!s.store) return std::nullopt;
         s.content = std::make_unique<pipeline::ContentHolder>(std::move(content));
         s.lookups = std::make_unique<pipeline::StoreLookups>(*s.store, *s.vault);
         const tipoffs::IdentityVault* vault_ptr = s.vault.get();

@@ -3,6 +3,7 @@
 // leaks to callers. Failures throw StoreError (the store's one error style); callers at the edge
 // turn it into a 503 or a retry.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -286,6 +287,12 @@ struct SqliteOptions {
     std::string path;          // database file; parent folder created
     bool synchronous_full = true;  // fsync at every commit (group commit keeps it fast)
     int busy_timeout_ms = 5000;
+    // Encryption at rest of what citizens wrote (inbox events, conversation state with unfinished
+    // reports, outbox messages such as a report's summary): set by the runtime from the data key.
+    // Unset (tests): stored as is. Values written sealed start with "PGT1:"; reading one without
+    // `open_text`, or with the wrong key, throws StoreError.
+    std::function<std::string(std::string_view)> seal_text;
+    std::function<std::optional<std::string>(std::string_view)> open_text;
 };
 std::unique_ptr<Store> open_sqlite(const SqliteOptions& options);
 

@@ -315,6 +315,51 @@ std::string IdentityVault::seal(const tipoff::ReporterIdentity& identity) const 
     return out;
 }
 
+namespace {
+constexpr std::string_view kTextPrefix = "PGT1:";
+}  // namespace
+
+std::string IdentityVault::seal_text(std::string_view plain) const {
+    constexpr auto nonce_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    std::string raw(nonce_len + plain.size() + crypto_aead_xchacha20poly1305_ietf_ABYTES, '\0');
+    auto* nonce = reinterpret_cast<unsigned char*>(raw.data());
+    randombytes_buf(nonce, nonce_len);
+    unsigned long long clen = 0;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(nonce + nonce_len, &clen, bytes(plain), plain.size(), bytes(kTextPrefix),
+                                               kTextPrefix.size(), nullptr, nonce, seal_key_.data());
+    raw.resize(nonce_len + clen);
+    std::string out(kTextPrefix);
+    const auto b64_len = sodium_base64_encoded_len(raw.size(), sodium_base64_VARIANT_ORIGINAL);
+    std::string b64(b64_len, '\0');
+    sodium_bin2base64(b64.data(), b64.size(), bytes(raw), raw.size(), sodium_base64_VARIANT_ORIGINAL);
+    b64.resize(std::strlen(b64.c_str()));
+    return out + b64;
+}
+
+std::optional<std::string> IdentityVault::open_text(std::string_view sealed) const {
+    constexpr auto nonce_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    constexpr auto tag_len = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (!sealed.starts_with(kTextPrefix)) return std::nullopt;
+    const auto b64 = sealed.substr(kTextPrefix.size());
+    std::string raw(b64.size(), '\0');
+    std::size_t raw_len = 0;
+    if (sodium_base642bin(reinterpret_cast<unsigned char*>(raw.data()), raw.size(), b64.data(), b64.size(), nullptr,
+                          &raw_len, nullptr, sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        raw_len < nonce_len + tag_len) {
+        return std::nullopt;
+    }
+    const auto* nonce = bytes(raw);
+    std::string plain(raw_len - nonce_len - tag_len, '\0');
+    unsigned long long plen = 0;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt(reinterpret_cast<unsigned char*>(plain.data()), &plen, nullptr,
+                                                   nonce + nonce_len, raw_len - nonce_len, bytes(kTextPrefix),
+                                                   kTextPrefix.size(), nonce, seal_key_.data()) != 0) {
+        return std::nullopt;
+    }
+    plain.resize(plen);
+    return plain;
+}
+
 std::optional<tipoff::ReporterIdentity> IdentityVault::open(std::string_view sealed) const {
     constexpr auto nonce_len = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
     constexpr auto tag_len = crypto_aead_xchacha20poly1305_ietf_ABYTES;

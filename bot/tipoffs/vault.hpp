@@ -69,6 +69,11 @@ public:
     [[nodiscard]] std::string seal(const tipoff::ReporterIdentity& identity) const;
     // nullopt: wrong key, tampered or truncated data, unknown format.
     [[nodiscard]] std::optional<tipoff::ReporterIdentity> open(std::string_view sealed) const;
+    // Any text (citizens' messages, conversation state) sealed for storage: "PGT1:" + base64 of
+    // nonce | ciphertext + tag, so it fits a TEXT column. open_text: nullopt on a wrong key or tampering.
+    [[nodiscard]] std::string seal_text(std::string_view plain) const;
+    [[nodiscard]] std::optional<std::string> open_text(std::string_view sealed) const;
+
     // Keyed BLAKE2b-256 of platform + user id, 64 lower-case hex digits. Stable for a given key.
     [[nodiscard]] std::string lookup_hash(Platform platform, std::string_view user_id) const;
 

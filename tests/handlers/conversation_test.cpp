@@ -416,10 +416,15 @@ TEST_F(Conversation, SubscriptionByPayloads) {
 
 TEST_F(Conversation, AskingForAPerson) {
     greet();
+    // Contact details are configuration: the template's {contact} is filled from the settings.
+    settings_.human_contact = "• Đường dây nóng: 0000.000.000";
+    std::string expected = cat().text("conv.human");
+    expected.replace(expected.find("{contact}"), 9, settings_.human_contact);
     for (const Event& e : {postback("HUMAN"), text("cho tôi gặp cán bộ"), text("noi chuyen voi nguoi that")}) {
         const Decision d = send(e);
         ASSERT_EQ(d.replies.size(), 1u) << e.text;
-        EXPECT_EQ(d.replies[0].text, cat().text("conv.human")) << e.text;
+        EXPECT_EQ(d.replies[0].text, expected) << e.text;
+        EXPECT_EQ(d.replies[0].text.find("{contact}"), std::string::npos);
     }
 }
 

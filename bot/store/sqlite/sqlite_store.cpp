@@ -255,7 +255,8 @@ void require_changed(const Connection& connection, std::string_view what) {
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(const SqliteOptions& options) : pool_(options), durable_(options.synchronous_full) {
+    explicit SqliteStore(const SqliteOptions& options)
+        : pool_(options), durable_(options.synchronous_full), seal_(options.seal_text), open_(options.open_text) {
         auto connection = pool_.acquire();
         migrate(*connection);
     }
@@ -283,7 +284,7 @@ public:
         stmt.bind(1, after_id).bind(2, to_limit(limit));
         std::vector<InboxItem> items;
         while (stmt.step()) {
-            items.push_back(InboxItem{stmt.int64(0), stmt.text(1), stmt.text(2), stmt.text(3)});
+            items.push_back(InboxItem{stmt.int64(0), stmt.text(1), opened(stmt.text(2)), stmt.text(3)});
         }
         return items;
     }
@@ -297,7 +298,7 @@ public:
         if (!stmt.step()) {
             return std::nullopt;
         }
-        return stmt.text(0);
+        return opened(stmt.text(0));
     }
 
     std::vector<std::string> commit_decision(const DecisionCommit& commit) override {
@@ -324,7 +325,7 @@ public:
             const auto flags = detail::derive_state_flags(commit.state_json);
             connection->prepare(kUpsertState)
                 .bind(1, commit.user_key)
-                .bind(2, commit.state_json)
+                .bind(2, sealed(commit.state_json))
                 .bind(3, now)
                 .bind(4, std::int64_t{flags.has_dialog ? 1 : 0})
                 .run();
@@ -350,10 +351,10 @@ public:
             auto stmt = connection->prepare(kInsertOutbox);
             stmt.bind(1, to_string(out.platform)).bind(2, out.page_id).bind(3, out.user_id);
             if (codes.empty()) {
-                stmt.bind(4, out.body).bind(5, out.message_json);
+                stmt.bind(4, sealed(out.body)).bind(5, sealed(out.message_json));
             } else {
-                stmt.bind(4, detail::substitute_ref_code(out.body, codes.back()))
-                    .bind(5, detail::substitute_ref_code(out.message_json, codes.back()));
+                stmt.bind(4, sealed(detail::substitute_ref_code(out.body, codes.back())))
+                    .bind(5, sealed(detail::substitute_ref_code(out.message_json, codes.back())));
             }
             stmt.bind(6, detail::to_string(out.deliver ? OutboxState::pending : OutboxState::sent))
                 .bind(7, std::int64_t{out.deliver ? 1 : 0})
@@ -413,6 +414,8 @@ public:
         std::vector<OutboxItem> items;
         while (stmt.step()) {
             items.push_back(read_outbox_item(stmt));
+            items.back().body = opened(std::move(items.back().body));
+            items.back().message_json = opened(std::move(items.back().message_json));
         }
         return items;
     }
@@ -468,6 +471,8 @@ public:
         std::vector<OutboxItem> items;
         while (stmt.step()) {
             items.push_back(read_outbox_item(stmt));
+            items.back().body = opened(std::move(items.back().body));
+            items.back().message_json = opened(std::move(items.back().message_json));
         }
         return items;
     }
@@ -742,7 +747,7 @@ private:
                 } else {
                     stmt.bind(1, event.dedup_key);
                 }
-                stmt.bind(2, event.user_key).bind(3, event.event_json).bind(4, event.trace_id).bind(5, now);
+                stmt.bind(2, event.user_key).bind(3, sealed(event.event_json)).bind(4, event.trace_id).bind(5, now);
                 stmt.run();
                 fresh[i] += static_cast<std::size_t>(connection->changes());
             }
@@ -806,7 +811,7 @@ private:
     }
 
     // Platform, page and user of the commit's user: given, or read from the inbox event.
-    static std::optional<UserIdentity> user_identity(Connection& connection, const DecisionCommit& commit) {
+    std::optional<UserIdentity> user_identity(Connection& connection, const DecisionCommit& commit) const {
         if (!commit.user_id.empty()) {
             return UserIdentity{commit.platform, commit.page_id, commit.user_id};
         }
@@ -818,7 +823,7 @@ private:
         if (!stmt.step()) {
             return std::nullopt;
         }
-        const auto event = event_from_json(stmt.text(0));
+        const auto event = event_from_json(opened(stmt.text(0)));
         if (!event || event->user_id.empty()) {
             return std::nullopt;
         }
@@ -908,8 +913,21 @@ private:
         return changes;
     }
 
+    // What citizens wrote is sealed at rest when the runtime gave a sealer (see SqliteOptions).
+    [[nodiscard]] std::string sealed(std::string_view plain) const {
+        return seal_ ? seal_(plain) : std::string(plain);
+    }
+    [[nodiscard]] std::string opened(std::string value) const {
+        if (!value.starts_with("PGT1:")) return value;
+        auto plain = open_ ? open_(value) : std::nullopt;
+        if (!plain) throw StoreError("sqlite: stored content cannot be decrypted (wrong data key?)");
+        return std::move(*plain);
+    }
+
     ConnectionPool pool_;
-    bool durable_ = true;  // SqliteOptions::synchronous_full: fsync the writes that must survive power loss
+    bool durable_ = true;
+    std::function<std::string(std::string_view)> seal_;
+    std::function<std::optional<std::string>(std::string_view)> open_;  // SqliteOptions::synchronous_full: fsync the writes that must survive power loss
 };
 
 }  // namespace
