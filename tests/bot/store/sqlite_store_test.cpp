@@ -74,7 +74,7 @@ std::vector<std::int64_t> ids(const std::vector<OutboxItem>& items) {
 
 class SqliteStoreTest : public ::testing::Test {
 protected:
-    std::unique_ptr<Store> open() { return open_sqlite(SqliteOptions{db_.path(), true, 5000}); }
+    std::unique_ptr<Store> open() { return open_sqlite(SqliteOptions{db_.path(), true, 5000, {}, {}}); }
 
     // Commits one event and returns its inbox id.
     std::int64_t inbox_row(Store& store, const std::string& dedup_key, const std::string& user_key) {
@@ -121,7 +121,7 @@ TEST_F(SqliteStoreTest, RefusesADatabaseFromANewerVersion) {
 }
 
 TEST_F(SqliteStoreTest, RejectsAnEmptyPath) {
-    EXPECT_THROW(open_sqlite(SqliteOptions{"", true, 100}), StoreError);
+    EXPECT_THROW(open_sqlite(SqliteOptions{"", true, 100, {}, {}}), StoreError);
 }
 
 // --- inbox --------------------------------------------------------------------------------------
@@ -565,7 +565,7 @@ TEST_F(SqliteStoreTest, ForwardAttemptsAreRecorded) {
 // --- health and concurrency ----------------------------------------------------------------------
 
 TEST_F(SqliteStoreTest, WritableIsFalseWhileTheWriteLockIsHeldElsewhere) {
-    auto store = open_sqlite(SqliteOptions{db_.path(), false, 20});
+    auto store = open_sqlite(SqliteOptions{db_.path(), false, 20, {}, {}});
     EXPECT_TRUE(store->writable());
     RawDb other(db_.path());
     other.exec("BEGIN IMMEDIATE");

@@ -151,7 +151,7 @@ protected:
     [[nodiscard]] fs::path db_path() const { return dir_.path() / "db" / "pgibot.db"; }
     [[nodiscard]] fs::path evidence_dir() const { return dir_.path() / "evidence"; }
 
-    std::unique_ptr<store::Store> open() { return store::open_sqlite(store::SqliteOptions{db_path().string(), true, 5000}); }
+    std::unique_ptr<store::Store> open() { return store::open_sqlite(store::SqliteOptions{db_path().string(), true, 5000, {}, {}}); }
 
     // Files a tip-off with this evidence through commit_decision; returns its code.
     static std::string file_tipoff(store::Store& s, std::vector<tipoff::Evidence> evidence) {

@@ -60,7 +60,7 @@ RoutingTable routing_for(const std::string& webhook_url, const std::string& smtp
 class ForwarderTest : public ::testing::Test {
 protected:
     ForwarderTest()
-        : store_(store::open_sqlite({(dir_.path() / "db" / "pgibot.db").string(), false, 5000})), vault_(test_key()) {}
+        : store_(store::open_sqlite({(dir_.path() / "db" / "pgibot.db").string(), false, 5000, {}, {}})), vault_(test_key()) {}
 
     std::string file(const tipoff::Report& report) {
         store::DecisionCommit commit;
@@ -405,8 +405,9 @@ TEST_F(ForwarderTest, WebhookAndEmailBothAttemptedFailedChannelRetried) {
     EXPECT_EQ(ok_by_channel["email"], 1);
     // Only one status change to forwarded.
     int forwarded_changes = 0;
-    for (const auto& h : store_->tipoff_by_code(code)->history)
-        forwarded_changes += h.status == tipoff::Status::forwarded ? 1 : 0;
+    const auto row = store_->tipoff_by_code(code);  // held: the loop must not outlive a temporary
+    ASSERT_TRUE(row.has_value());
+    for (const auto& h : row->history) forwarded_changes += h.status == tipoff::Status::forwarded ? 1 : 0;
     EXPECT_EQ(forwarded_changes, 1);
 }
 
