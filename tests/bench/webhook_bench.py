@@ -60,10 +60,20 @@ def rss_kb(pid):
     return 0
 
 
-def make_bodies(path, count):
-    """Distinct signed deliveries: every mid is new, so every one is a real commit, not a duplicate."""
+def make_bodies(path, count, kind="text"):
+    """Distinct signed deliveries: every mid is new, so every one is a real commit, not a duplicate.
+    kind "text": a question (handled and answered); "read": a read receipt (committed, never answered),
+    which isolates the acknowledgement path from the handling and sending it causes."""
     with open(path, "w") as f:
         for i in range(count):
+            if kind == "read":
+                item = {"sender": {"id": f"user-{i % 5000}"}, "recipient": {"id": PAGE_ID},
+                        "timestamp": 1764400000000 + i, "read": {"watermark": 1764400000000 + i}}
+                body = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "time": 1764400000000 + i,
+                                                                "messaging": [item]}]}, separators=(",", ":"))
+                sig = hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
+                f.write(sig + "\t" + body + "\n")
+                continue
             body = json.dumps({
                 "object": "page",
                 "entry": [{"id": PAGE_ID, "time": 1764400000000 + i, "messaging": [{
@@ -115,6 +125,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--config", default=None, help="base config (default: config/pgibot.toml)")
+    ap.add_argument("--events", choices=["text", "read"], default="text",
+                    help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -140,7 +152,7 @@ http {{ access_log off;
         results["nginx_latency_ms"] = lat_nginx
 
         bodies = os.path.join(tmp, "bodies.tsv")
-        make_bodies(bodies, int(max(rate_nginx, 20000) * args.seconds * 2.2))
+        make_bodies(bodies, int(max(rate_nginx, 20000) * args.seconds * 2.2), args.events)
         script = os.path.join(tmp, "signed.lua")
         with open(script, "w") as f:
             f.write(LUA)
