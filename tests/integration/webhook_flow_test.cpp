@@ -17,6 +17,7 @@
 
 #include "bot/http/client.hpp"
 #include "tests/integration/bot_process.hpp"
+#include "tests/integration/platform_fakes.hpp"
 #include "tests/support/fake_http_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -27,44 +28,8 @@ using pgibot::testing::BotProcess;
 using pgibot::test::FakeHttpServer;
 using pgibot::test::TempDir;
 using nlohmann::json;
+using namespace pgibot::testing::platform;
 
-constexpr const char* kAppSecret = "test-app-secret";
-constexpr const char* kPageId = "1000000000000001";
-constexpr const char* kAppId = "2000000000000002";
-constexpr const char* kZaloAppId = "3600000000000000001";
-constexpr const char* kZaloOaSecret = "test-oa-secret-key";
-
-std::string hex(const unsigned char* data, std::size_t n) {
-    static const char* digits = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < n; ++i) {
-        out += digits[data[i] >> 4];
-        out += digits[data[i] & 0xf];
-    }
-    return out;
-}
-
-// Written here, independently of the bot's own code, from the documented scheme.
-std::string facebook_signature(const std::string& body, const std::string& secret = kAppSecret) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-         reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
-    return "sha256=" + hex(mac, len);
-}
-
-std::string zalo_signature(const std::string& body, const std::string& timestamp) {
-    const std::string input = std::string(kZaloAppId) + body + timestamp + kZaloOaSecret;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-    EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr);
-    return "mac=" + hex(digest, len);
-}
-
-std::int64_t now_ms() {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 json fb_envelope(json messaging) {
     return {{"object", "page"},
@@ -85,23 +50,6 @@ json fb_postback_item(const std::string& psid, const std::string& mid, const std
             {"postback", {{"mid", mid}, {"title", "Bắt đầu"}, {"payload", payload}}}};
 }
 
-// Waits until the fake has seen no new request for `quiet` (bounded), returns the count.
-std::size_t settle(const FakeHttpServer& fake, std::chrono::milliseconds quiet = 700ms) {
-    const auto deadline = std::chrono::steady_clock::now() + 15s;
-    std::size_t last = fake.request_count();
-    auto since = std::chrono::steady_clock::now();
-    while (std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(50ms);
-        const std::size_t now = fake.request_count();
-        if (now != last) {
-            last = now;
-            since = std::chrono::steady_clock::now();
-        } else if (std::chrono::steady_clock::now() - since >= quiet) {
-            break;
-        }
-    }
-    return last;
-}
 
 std::int64_t count_rows(const std::filesystem::path& db, const std::string& sql) {
     sqlite3* handle = nullptr;
@@ -122,22 +70,8 @@ std::int64_t count_rows(const std::filesystem::path& db, const std::string& sql)
 class WebhookFlow : public ::testing::Test {
 protected:
     void SetUp() override {
-        graph_.respond_with([this](const pgibot::http::Request&) {
-            return pgibot::test::FakeReply{
-                pgibot::http::Response::json(200, R"({"recipient_id":"x","message_id":"m.)" +
-                                                      std::to_string(++sent_) + R"("})"),
-                {}};
-        });
-        zalo_.respond_with([](const pgibot::http::Request& r) {
-            if (r.path.find("/v4/oa/access_token") != std::string::npos) {
-                return pgibot::test::FakeReply{
-                    pgibot::http::Response::json(
-                        200, R"({"access_token":"fresh-access","refresh_token":"fresh-refresh","expires_in":"90000"})"),
-                    {}};
-            }
-            return pgibot::test::FakeReply{
-                pgibot::http::Response::json(200, R"({"error":0,"message":"Success","data":{"message_id":"z1"}})"), {}};
-        });
+        graph_.respond_with(graph_replies(sent_));
+        zalo_.respond_with(zalo_replies());
         write_config();
     }
 
