@@ -91,7 +91,10 @@ http::Handler webhook_route(channels::Channel& channel, pipeline::Committer& com
             const auto& e = result.events[i];
             telemetry.webhook_event(platform, to_string(e.kind));
             std::string trace = request.request_id + "." + std::to_string(i);
-            spdlog::info("[{}] {} {} from {}", trace, platform, e.source_type, telemetry.user_ref(e.platform, e.user_id));
+            if (spdlog::should_log(spdlog::level::info)) {  // the user hash is not free: only when logged
+                spdlog::info("[{}] {} {} from {}", trace, platform, e.source_type,
+                             telemetry.user_ref(e.platform, e.user_id));
+            }
             incoming.push_back({e.dedup_key, e.user_key(), event_to_json(e), std::move(trace)});
         }
         if (incoming.empty()) {
@@ -304,7 +307,7 @@ int run_serve(const std::string& config_file) {
     if (web) sender.set_channel(Platform::web, web.get());
 
     committer.start();
-    dispatcher.start();
+    if (!std::getenv("PGIBOT_EXPERIMENT_NO_DISPATCH")) dispatcher.start();
     sender.start();
 
     std::string error;

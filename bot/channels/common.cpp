@@ -1,12 +1,12 @@
 #include "bot/channels/common.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <memory>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 namespace pgibot::channels {
 
@@ -23,24 +23,82 @@ std::string to_hex(const unsigned char* data, std::size_t size) {
     return out;
 }
 
-std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int md_len = 0;
-    const auto* ok = HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-                          reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &md_len);
-    if (ok == nullptr) return {};
-    return to_hex(md, md_len);
+// OpenSSL 3 looks an algorithm up in its provider registry whenever it is named by EVP_sha256() or
+// HMAC(); on a webhook body that lookup cost more than the digest. The SHA-256 implementation is
+// fetched once, and an HMAC key's inner and outer pads are hashed once per key (HmacSha256), so a
+// signature check is two context copies and two short digests (tests/bench/bench_ack).
+namespace {
+
+const EVP_MD* sha256_md() {
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
 }
 
+struct MdCtxFree {
+    void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+// One scratch context per thread, reused for every digest it computes.
+EVP_MD_CTX* scratch_ctx() {
+    thread_local MdCtx ctx(EVP_MD_CTX_new());
+    return ctx.get();
+}
+
+}  // namespace
+
+struct HmacSha256::Pads {
+    MdCtx inner{EVP_MD_CTX_new()};  // SHA-256 state after (key ^ ipad)
+    MdCtx outer{EVP_MD_CTX_new()};  // SHA-256 state after (key ^ opad)
+};
+
+HmacSha256::HmacSha256(std::string_view key) {
+    auto pads = std::make_shared<Pads>();
+    constexpr std::size_t kBlock = 64;
+    std::array<unsigned char, kBlock> k{};
+    if (key.size() > kBlock) {
+        unsigned int len = 0;
+        EVP_Digest(key.data(), key.size(), k.data(), &len, sha256_md(), nullptr);
+    } else {
+        std::copy(key.begin(), key.end(), k.begin());
+    }
+    std::array<unsigned char, kBlock> pad{};
+    for (std::size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x36);
+    ok_ = pads->inner && pads->outer && EVP_DigestInit_ex(pads->inner.get(), sha256_md(), nullptr) == 1 &&
+          EVP_DigestUpdate(pads->inner.get(), pad.data(), pad.size()) == 1;
+    for (std::size_t i = 0; i < kBlock; ++i) pad[i] = static_cast<unsigned char>(k[i] ^ 0x5c);
+    ok_ = ok_ && EVP_DigestInit_ex(pads->outer.get(), sha256_md(), nullptr) == 1 &&
+          EVP_DigestUpdate(pads->outer.get(), pad.data(), pad.size()) == 1;
+    OPENSSL_cleanse(k.data(), k.size());
+    OPENSSL_cleanse(pad.data(), pad.size());
+    pads_ = std::move(pads);
+}
+
+std::string HmacSha256::hex(std::string_view data) const {
+    if (!ok_) return {};
+    EVP_MD_CTX* c = scratch_ctx();
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (c == nullptr || EVP_MD_CTX_copy_ex(c, pads_->inner.get()) != 1 ||
+        EVP_DigestUpdate(c, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(c, md, &len) != 1 ||
+        EVP_MD_CTX_copy_ex(c, pads_->outer.get()) != 1 || EVP_DigestUpdate(c, md, len) != 1 ||
+        EVP_DigestFinal_ex(c, md, &len) != 1) {
+        return {};
+    }
+    return to_hex(md, len);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return HmacSha256(key).hex(data); }
+
 std::string sha256_hex(std::initializer_list<std::string_view> parts) {
-    std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-    if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) return {};
+    EVP_MD_CTX* c = scratch_ctx();
+    if (c == nullptr || EVP_DigestInit_ex(c, sha256_md(), nullptr) != 1) return {};
     for (const auto part : parts) {
-        if (EVP_DigestUpdate(ctx.get(), part.data(), part.size()) != 1) return {};
+        if (EVP_DigestUpdate(c, part.data(), part.size()) != 1) return {};
     }
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), md, &md_len) != 1) return {};
+    if (EVP_DigestFinal_ex(c, md, &md_len) != 1) return {};
     return to_hex(md, md_len);
 }
 

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,19 @@ namespace pgibot::channels {
 
 // --- digests ------------------------------------------------------------------------------------
 std::string to_hex(const unsigned char* data, std::size_t size);
+// HMAC-SHA256 under one key, prepared once (the key's pads are hashed at construction): what a
+// channel keeps for its app secret. Copies share the prepared state; hex() is thread-safe.
+class HmacSha256 {
+public:
+    explicit HmacSha256(std::string_view key);
+    // Lower-case hex HMAC-SHA256(key, data); empty if OpenSSL failed.
+    [[nodiscard]] std::string hex(std::string_view data) const;
+
+private:
+    struct Pads;
+    std::shared_ptr<const Pads> pads_;
+    bool ok_ = false;
+};
 // Lower-case hex HMAC-SHA256(key, data).
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Lower-case hex SHA-256 of the concatenation of `parts` (no copy of the parts is made).

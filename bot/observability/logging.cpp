@@ -1,4 +1,5 @@
 #include "bot/observability/logging.hpp"
+#include "handlers/model/json_writer.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -161,66 +162,7 @@ void append_length_prefixed(std::string& out, std::string_view s) {
 
 }  // namespace
 
-void append_json_escaped(std::string& out, std::string_view s) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    const auto* p = reinterpret_cast<const unsigned char*>(s.data());
-    const std::size_t n = s.size();
-    std::size_t i = 0;
-    while (i < n) {
-        const unsigned char c = p[i];
-        if (c < 0x80) {
-            switch (c) {
-            case '"': out += "\\\""; break;
-            case '\\': out += "\\\\"; break;
-            case '\n': out += "\\n"; break;
-            case '\r': out += "\\r"; break;
-            case '\t': out += "\\t"; break;
-            case '\b': out += "\\b"; break;
-            case '\f': out += "\\f"; break;
-            default:
-                if (c < 0x20 || c == 0x7F) {
-                    out += "\\u00";
-                    out.push_back(kHex[c >> 4]);
-                    out.push_back(kHex[c & 0x0F]);
-                } else {
-                    out.push_back(static_cast<char>(c));
-                }
-            }
-            ++i;
-            continue;
-        }
-        // Multi-byte UTF-8: copy a well-formed sequence (RFC 3629: no overlongs, no surrogates,
-        // nothing above U+10FFFF), otherwise emit U+FFFD for the offending byte.
-        std::size_t len = 0;
-        unsigned char lo = 0x80;
-        unsigned char hi = 0xBF;
-        if (c >= 0xC2 && c <= 0xDF) {
-            len = 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            len = 3;
-            if (c == 0xE0) lo = 0xA0;
-            if (c == 0xED) hi = 0x9F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            len = 4;
-            if (c == 0xF0) lo = 0x90;
-            if (c == 0xF4) hi = 0x8F;
-        }
-        bool ok = len != 0 && i + len <= n;
-        for (std::size_t k = 1; ok && k < len; ++k) {
-            const unsigned char cc = p[i + k];
-            const unsigned char min = k == 1 ? lo : 0x80;
-            const unsigned char max = k == 1 ? hi : 0xBF;
-            ok = cc >= min && cc <= max;
-        }
-        if (ok) {
-            out.append(s.substr(i, len));
-            i += len;
-        } else {
-            out += "\xEF\xBF\xBD";
-            ++i;
-        }
-    }
-}
+void append_json_escaped(std::string& out, std::string_view s) { json::append_escaped(out, s); }
 
 bool init_logging(const LogOptions& options, std::string& error) {
     spdlog::level::level_enum level = spdlog::level::info;

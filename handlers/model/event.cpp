@@ -1,5 +1,6 @@
 // The event model: enum names, the user key and the JSON round trip used by the inbox.
 #include "handlers/model/event.hpp"
+#include "handlers/model/json_writer.hpp"
 
 #include <array>
 #include <utility>
@@ -68,10 +69,6 @@ constexpr std::array<std::pair<AttachmentType, std::string_view>, 9> kAttachment
     {AttachmentType::location, "location"},
     {AttachmentType::other, "other"},
 }};
-
-Json location_to_json(const Location& l) {
-    return Json{{"lat", l.lat}, {"lng", l.lng}};
-}
 
 std::optional<Location> location_from_json(const Json& j) {
     if (!j.is_object()) {
@@ -155,45 +152,70 @@ std::string Event::user_key() const {
     return key;
 }
 
+// Written for every acknowledged webhook event, so it streams text (json::Writer) instead of
+// building a nlohmann tree; event_from_json reads it back (tests/handlers/model_test.cpp).
 std::string event_to_json(const Event& e) {
-    Json j{
-        {"platform", std::string(to_string(e.platform))},
-        {"kind", std::string(to_string(e.kind))},
-        {"page_id", e.page_id},
-        {"user_id", e.user_id},
-        {"message_id", e.message_id},
-        {"timestamp_ms", e.timestamp_ms},
-        {"text", e.text},
-        {"payload", e.payload},
-        {"standby", e.standby},
-        {"echo_from_human", e.echo_from_human},
-        {"echo_app_id", e.echo_app_id},
-        {"source_type", e.source_type},
-        {"dedup_key", e.dedup_key},
+    std::string out;
+    out.reserve(256 + e.text.size() + e.payload.size() + e.dedup_key.size());
+    json::Writer w(out);
+    w.begin_object()
+        .member("platform", to_string(e.platform))
+        .member("kind", to_string(e.kind))
+        .member("page_id", e.page_id)
+        .member("user_id", e.user_id)
+        .member("message_id", e.message_id)
+        .member("timestamp_ms", e.timestamp_ms)
+        .member("text", e.text)
+        .member("payload", e.payload)
+        .member("standby", e.standby)
+        .member("echo_from_human", e.echo_from_human)
+        .member("echo_app_id", e.echo_app_id)
+        .member("source_type", e.source_type)
+        .member("dedup_key", e.dedup_key);
+    const auto write_location = [&w](const Location& l) {
+        w.begin_object().member("lat", l.lat).member("lng", l.lng).end_object();
     };
-    Json attachments = Json::array();
+    w.key("attachments").begin_array();
     for (const auto& a : e.attachments) {
-        Json ja{{"type", std::string(to_string(a.type))}, {"url", a.url}, {"title", a.title},
-                {"sticker_id", a.sticker_id}};
+        w.begin_object()
+            .member("type", to_string(a.type))
+            .member("url", a.url)
+            .member("title", a.title)
+            .member("sticker_id", a.sticker_id);
         if (a.location) {
-            ja["location"] = location_to_json(*a.location);
+            w.key("location");
+            write_location(*a.location);
         }
-        attachments.push_back(std::move(ja));
+        w.end_object();
     }
-    j["attachments"] = std::move(attachments);
+    w.end_array();
     if (e.location) {
-        j["location"] = location_to_json(*e.location);
+        w.key("location");
+        write_location(*e.location);
     }
     if (e.comment) {
         const Comment& c = *e.comment;
-        j["comment"] = Json{{"comment_id", c.comment_id}, {"post_id", c.post_id}, {"parent_id", c.parent_id},
-                            {"verb", c.verb},             {"from_id", c.from_id}, {"from_name", c.from_name}};
+        w.key("comment")
+            .begin_object()
+            .member("comment_id", c.comment_id)
+            .member("post_id", c.post_id)
+            .member("parent_id", c.parent_id)
+            .member("verb", c.verb)
+            .member("from_id", c.from_id)
+            .member("from_name", c.from_name)
+            .end_object();
     }
     if (e.submitted) {
         const SubmittedInfo& s = *e.submitted;
-        j["submitted"] = Json{{"name", s.name}, {"phone", s.phone}, {"address", s.address}};
+        w.key("submitted")
+            .begin_object()
+            .member("name", s.name)
+            .member("phone", s.phone)
+            .member("address", s.address)
+            .end_object();
     }
-    return model_json::dump(j);
+    w.end_object();
+    return out;
 }
 
 std::optional<Event> event_from_json(std::string_view json) {

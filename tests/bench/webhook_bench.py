@@ -127,6 +127,8 @@ def main():
     ap.add_argument("--config", default=None, help="base config (default: config/pgibot.toml)")
     ap.add_argument("--events", choices=["text", "read"], default="text",
                     help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
+    ap.add_argument("--profile", default=None,
+                    help="write a perf profile (perf record -g) of pgibot during the full-load run to this file")
     args = ap.parse_args()
     for tool in ("wrk", "nginx"):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
@@ -197,8 +199,16 @@ http {{ access_log off;
         time.sleep(1.0)
         results["idle_rss_mb"] = round(rss_kb(bot.pid) / 1024, 1)
 
+        perf = None
+        if args.profile:
+            perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-p", str(bot.pid), "-o", args.profile],
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         rate, lat, non2xx, errors, out = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections,
                                              script=script)
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait(30)
         results["pgibot_rps"] = rate
         results["pgibot_latency_ms_full_load"] = lat
         results["pgibot_non2xx"] = non2xx

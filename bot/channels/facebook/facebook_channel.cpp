@@ -9,7 +9,7 @@
 namespace pgibot::channels {
 
 FacebookChannel::FacebookChannel(FacebookOptions options, http::Client& client)
-    : options_(std::move(options)), client_(client) {
+    : options_(std::move(options)), app_secret_mac_(options_.app_secret), client_(client) {
     while (!options_.graph_api_base.empty() && options_.graph_api_base.back() == '/')
         options_.graph_api_base.pop_back();
 }
@@ -33,7 +33,7 @@ IngestResult FacebookChannel::ingest(const http::Request& request) const {
         return result;
     }
     // The HMAC runs over the exact raw bytes, before any parsing.
-    if (!facebook::verify_signature(options_.app_secret, request.body, it->second)) {
+    if (!facebook::verify_signature(app_secret_mac_, request.body, it->second)) {
         result.status = IngestStatus::bad_signature;
         result.detail = "X-Hub-Signature-256 mismatch";
         return result;

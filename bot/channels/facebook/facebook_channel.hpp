@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "bot/channels/channel.hpp"
+#include "bot/channels/common.hpp"
 #include "bot/channels/facebook/send_api.hpp"
 #include "bot/channels/facebook/webhook.hpp"
 #include "bot/http/client.hpp"
@@ -45,6 +46,7 @@ public:
 
 private:
     FacebookOptions options_;
+    HmacSha256 app_secret_mac_;  // prepared once from options_.app_secret
     http::Client& client_;
 };
 

@@ -16,13 +16,18 @@ std::optional<std::string> verify_handshake(const QueryMap& query, std::string_v
     return challenge->second;  // opaque: Meta's own test sends CHALLENGE_ACCEPTED
 }
 
-bool verify_signature(std::string_view app_secret, std::string_view raw_body, std::string_view header_value) {
+bool verify_signature(const HmacSha256& app_secret_mac, std::string_view raw_body, std::string_view header_value) {
     static constexpr std::string_view kPrefix = "sha256=";
-    if (app_secret.empty() || header_value.size() <= kPrefix.size()) return false;
+    if (header_value.size() <= kPrefix.size()) return false;
     if (ascii_lower(header_value.substr(0, kPrefix.size())) != kPrefix) return false;
     const std::string given = ascii_lower(header_value.substr(kPrefix.size()));
-    const std::string expected = hmac_sha256_hex(app_secret, raw_body);
+    const std::string expected = app_secret_mac.hex(raw_body);
     return !expected.empty() && constant_time_equal(given, expected);
+}
+
+bool verify_signature(std::string_view app_secret, std::string_view raw_body, std::string_view header_value) {
+    if (app_secret.empty()) return false;
+    return verify_signature(HmacSha256(app_secret), raw_body, header_value);
 }
 
 namespace {

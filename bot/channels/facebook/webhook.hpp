@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "bot/channels/channel.hpp"
+#include "bot/channels/common.hpp"
 
 namespace pgibot::channels::facebook {
 
@@ -21,6 +22,8 @@ std::optional<std::string> verify_handshake(const QueryMap& query, std::string_v
 // `header_value` is the X-Hub-Signature-256 value, "sha256=<hex>" (hex case-insensitive). False
 // when the header or the secret is empty or the digest differs (compared in constant time).
 bool verify_signature(std::string_view app_secret, std::string_view raw_body, std::string_view header_value);
+// The same with the app secret's HMAC prepared once (what the channel does for every webhook).
+bool verify_signature(const HmacSha256& app_secret_mac, std::string_view raw_body, std::string_view header_value);
 
 // Parses an already verified body. `our_app_id` tells the bot's own echoes from a human's.
 // Envelope problems (not JSON, object != "page", entry not an array) give `malformed`; an item of

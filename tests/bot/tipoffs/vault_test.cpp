@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -62,6 +63,52 @@ TEST(Vault, TamperedOrTruncatedFails) {
     std::string other_version = sealed;
     other_version[3] = '2';
     EXPECT_FALSE(vault.open(other_version));
+}
+
+// seal_text/open_text: what citizens wrote, sealed for TEXT columns ("PGT1:" + base64).
+TEST(Vault, SealTextRoundTripsEveryLength) {
+    IdentityVault vault(key_of(9));
+    // Every remainder of the base64 groups (padding 0, 1, 2), the empty text, multi-byte UTF-8.
+    std::string text;
+    for (int n = 0; n < 80; ++n) {
+        const auto sealed = vault.seal_text(text);
+        ASSERT_TRUE(sealed.starts_with("PGT1:")) << n;
+        EXPECT_EQ((sealed.size() - 5) % 4, 0U) << n;
+        const auto opened = vault.open_text(sealed);
+        ASSERT_TRUE(opened) << "length " << n;
+        EXPECT_EQ(*opened, text);
+        text += (n % 3 == 0) ? "ơ" : "x";
+    }
+    const std::string vi = "Khói đen ở Lạng Sơn, gọi 0912 345 678";
+    const auto sealed = vault.seal_text(vi);
+    EXPECT_EQ(sealed.find("0912"), std::string::npos);
+    EXPECT_EQ(sealed.find("Lạng"), std::string::npos);
+    EXPECT_EQ(vault.open_text(sealed).value_or(""), vi);
+}
+
+TEST(Vault, SealTextNoncesNeverRepeat) {
+    IdentityVault vault(key_of(10));
+    std::set<std::string> seen;
+    for (int i = 0; i < 2000; ++i) EXPECT_TRUE(seen.insert(vault.seal_text("same text")).second) << i;
+}
+
+TEST(Vault, OpenTextRefusesWrongKeyTamperingAndGarbage) {
+    IdentityVault a(key_of(11));
+    IdentityVault b(key_of(12));
+    const auto sealed = a.seal_text("nước thải đổ ra suối");
+    EXPECT_FALSE(b.open_text(sealed));
+    for (std::size_t i = 5; i < sealed.size(); ++i) {
+        std::string t = sealed;
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        EXPECT_FALSE(a.open_text(t)) << "changed character " << i;
+    }
+    EXPECT_FALSE(a.open_text(sealed.substr(0, sealed.size() - 4)));
+    EXPECT_FALSE(a.open_text(sealed.substr(0, sealed.size() - 1)));
+    EXPECT_FALSE(a.open_text(""));
+    EXPECT_FALSE(a.open_text("PGT1:"));
+    EXPECT_FALSE(a.open_text("PGT1:!!!!"));
+    EXPECT_FALSE(a.open_text("PGT1:AAAA"));
+    EXPECT_FALSE(a.open_text("plain text"));
 }
 
 TEST(Vault, LookupHashIsKeyedAndStable) {
