@@ -37,26 +37,32 @@ void record_inbound(ConversationState& s, const Event& event, const Context& ctx
 
 }  // namespace
 
+bool needs_handling(const Event& event) {
+    switch (event.kind) {
+        case EventKind::delivery:
+        case EventKind::read:
+        case EventKind::other:
+            return false;
+        case EventKind::echo:
+            return event.echo_from_human;  // a person took over; our own echoes change nothing
+        default:
+            return true;
+    }
+}
+
 Decision handle(const Event& event, const ConversationState& state, const messages::Content& content,
                 const Context& ctx) {
     Decision d{state, {}, {}};
-    if (!content.catalogue) {
-        return d;  // no content loaded: nothing sensible to say (the runtime never gets here)
+    if (!content.catalogue || !needs_handling(event)) {
+        return d;  // no content loaded (the runtime never gets here), or nothing to act on
     }
     const bool silenced = ctx.now_ms < state.human_until_ms;
 
     switch (event.kind) {
         case EventKind::echo:
-            // Our own outgoing messages come back; one typed by a person in the page inbox / OA chat
-            // means staff took over: the bot keeps quiet for a while.
-            if (event.echo_from_human) {
-                d.state.human_until_ms =
-                    std::max(d.state.human_until_ms, ctx.now_ms + ctx.settings.handover_silence_ms);
-            }
-            return d;
-        case EventKind::delivery:
-        case EventKind::read:
-        case EventKind::other:
+            // Our own outgoing messages come back (filtered out above); one typed by a person in the
+            // page inbox / OA chat means staff took over: the bot keeps quiet for a while.
+            d.state.human_until_ms = std::max(d.state.human_until_ms, ctx.now_ms + ctx.settings.handover_silence_ms);
             return d;
         case EventKind::timer:
             if (event.source_type == conversation::kTimerTipoffStatus) {

@@ -57,6 +57,11 @@ struct Decision {
     std::vector<Effect> effects;
 };
 
+// False for events the handlers never act on, whatever the state: delivery and read receipts, echoes
+// of the bot's own messages, unknown kinds. The runtime stores them already handled (they never
+// reach a lane); handle() returns them unchanged.
+bool needs_handling(const Event& event);
+
 Decision handle(const Event& event, const ConversationState& state, const messages::Content& content,
                 const Context& ctx);
 

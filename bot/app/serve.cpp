@@ -27,6 +27,7 @@
 #include "bot/http/client.hpp"
 #include "bot/http/server.hpp"
 #include "bot/pipeline/committer.hpp"
+#include "handlers/handler.hpp"
 #include "bot/pipeline/dispatcher.hpp"
 #include "bot/pipeline/processor.hpp"
 #include "bot/pipeline/sender.hpp"
@@ -95,7 +96,7 @@ http::Handler webhook_route(channels::Channel& channel, pipeline::Committer& com
                 spdlog::info("[{}] {} {} from {}", trace, platform, e.source_type,
                              telemetry.user_ref(e.platform, e.user_id));
             }
-            incoming.push_back({e.dedup_key, e.user_key(), event_to_json(e), std::move(trace)});
+            incoming.push_back({e.dedup_key, e.user_key(), event_to_json(e), std::move(trace), !handlers::needs_handling(e)});
         }
         if (incoming.empty()) {
             respond(http::Response::json(200, R"({"ok":true,"events":0})"));

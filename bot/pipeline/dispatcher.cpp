@@ -14,11 +14,15 @@ namespace {
 // Rows the lanes may hold before the poller waits: bounds memory under a burst.
 constexpr std::size_t kMaxInFlight = 4096;
 constexpr std::size_t kPollBatch = 256;
+// Events a lane handles and commits together at most.
+constexpr std::size_t kLaneBatch = 64;
 }  // namespace
 
 Dispatcher::Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks)
     : store_(store), processor_(processor), hooks_(std::move(hooks)) {
-    for (int i = 0; i < std::max(1, lanes); ++i) lanes_.push_back(std::make_unique<WorkQueue>());
+    for (int i = 0; i < std::max(1, lanes); ++i) {
+        lanes_.push_back(std::make_unique<Lane>(kLaneBatch, [this](std::vector<LaneItem>& batch) { handle_batch(batch); }));
+    }
 }
 
 Dispatcher::~Dispatcher() { stop(); }
@@ -37,51 +41,107 @@ void Dispatcher::notify() {
 
 std::size_t Dispatcher::in_flight() const { return in_flight_.load(); }
 
-WorkQueue& Dispatcher::lane_for(const std::string& user_key) {
+Dispatcher::Lane& Dispatcher::lane_for(const std::string& user_key) {
     return *lanes_[std::hash<std::string>{}(user_key) % lanes_.size()];
 }
 
 void Dispatcher::submit(Event event, std::function<void(bool ok)> done) {
     auto key = event.user_key();
     ++in_flight_;
-    lane_for(key).post([this, ev = std::move(event), done = std::move(done)] {
-        bool ok = false;
-        try {
-            const auto start = std::chrono::steady_clock::now();
-            auto outcome = processor_.process(ev, 0, "timer", now_ms());
-            if (!outcome.replies.empty() && hooks_.on_outbox) hooks_.on_outbox();
-            if (hooks_.on_handled) {
-                hooks_.on_handled(ev, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-            }
-            ok = true;
-        } catch (const std::exception& e) {
-            spdlog::error("timer event {} failed: {}", ev.source_type, e.what());
-        }
-        if (done) done(ok);
-        --in_flight_;
-    });
+    LaneItem item;
+    item.timer = std::move(event);
+    item.done = std::move(done);
+    lane_for(key).post(std::move(item));
 }
 
-void Dispatcher::handle_row(const store::InboxItem& item) {
+void Dispatcher::handle_batch(std::vector<LaneItem>& batch) {
     const auto start = std::chrono::steady_clock::now();
-    auto event = event_from_json(item.event_json);
-    if (!event) {
-        // Stored by us, so this is a bug or a downgrade; keep the row for a person to look at.
-        spdlog::error("[{}] inbox row {} holds an unreadable event; left unhandled", item.trace_id, item.id);
-        return;
-    }
-    try {
-        auto outcome = processor_.process(*event, item.id, item.trace_id, now_ms());
-        if (!outcome.replies.empty() && hooks_.on_outbox) hooks_.on_outbox();
-        if (!outcome.tipoff_codes.empty() && hooks_.on_tipoffs) hooks_.on_tipoffs(outcome.tipoff_codes);
-        if (hooks_.on_handled) {
-            hooks_.on_handled(*event, std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    // Inbox rows are decoded here; a row that does not decode was stored by us, so it is a bug or a
+    // downgrade: it stays unhandled for a person to look at.
+    std::vector<Event> events;
+    events.reserve(batch.size());
+    std::vector<std::size_t> owner;  // events[i] belongs to batch[owner[i]]
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+        auto& item = batch[i];
+        if (item.timer) {
+            events.push_back(std::move(*item.timer));
+            owner.push_back(i);
+            continue;
         }
-        spdlog::debug("[{}] handled {} with {} replies", item.trace_id, to_string(event->kind), outcome.replies.size());
-    } catch (const std::exception& e) {
-        // Left unhandled: it is retried at the next start (the store may have been briefly unwritable).
-        spdlog::error("[{}] handling inbox row {} failed: {}", item.trace_id, item.id, e.what());
+        auto event = event_from_json(item.row.event_json);
+        if (!event) {
+            spdlog::error("[{}] inbox row {} holds an unreadable event; left unhandled", item.row.trace_id,
+                          item.row.id);
+            continue;
+        }
+        events.push_back(std::move(*event));
+        owner.push_back(i);
     }
+    std::vector<Processor::Item> items;
+    items.reserve(events.size());
+    for (std::size_t k = 0; k < events.size(); ++k) {
+        const auto& item = batch[owner[k]];
+        items.push_back(Processor::Item{&events[k], item.timer ? 0 : item.row.id,
+                                        item.timer ? std::string("timer") : item.row.trace_id});
+    }
+
+    bool ok = false;
+    std::vector<ProcessOutcome> outcomes;
+    try {
+        if (!items.empty()) outcomes = processor_.process_batch(items, now_ms());
+        ok = true;
+    } catch (const std::exception& e) {
+        // Nothing of the batch was committed. One bad event must not hold the others back: they
+        // are redone one at a time, and only what fails alone stays unhandled (retried at the next
+        // start; the store may have been briefly unwritable). Timers report failure to their owner.
+        spdlog::error("handling a batch of {} events failed: {}", items.size(), e.what());
+        if (items.size() > 1) {
+            std::vector<bool> item_ok(items.size(), false);
+            outcomes.assign(items.size(), ProcessOutcome{});
+            for (std::size_t k = 0; k < items.size(); ++k) {
+                try {
+                    auto one = processor_.process_batch({items[k]}, now_ms());
+                    if (!one.empty()) outcomes[k] = std::move(one.front());
+                    item_ok[k] = true;
+                } catch (const std::exception& e1) {
+                    spdlog::error("[{}] handling {} failed: {}", items[k].trace_id, to_string(events[k].kind),
+                                  e1.what());
+                }
+            }
+            for (std::size_t k = 0; k < items.size(); ++k) {
+                auto& item = batch[owner[k]];
+                if (item.done) {
+                    item.done(item_ok[k]);
+                    item.done = nullptr;
+                }
+            }
+            ok = true;  // the rest below reports what did commit
+        }
+    }
+    if (ok) {
+        bool replies = false;
+        std::vector<std::string> codes;
+        for (const auto& outcome : outcomes) {
+            replies = replies || !outcome.replies.empty();
+            codes.insert(codes.end(), outcome.tipoff_codes.begin(), outcome.tipoff_codes.end());
+        }
+        if (replies && hooks_.on_outbox) hooks_.on_outbox();
+        if (!codes.empty() && hooks_.on_tipoffs) hooks_.on_tipoffs(codes);
+        if (hooks_.on_handled && !events.empty()) {
+            // The batch's time, shared evenly: what each event cost to handle and commit.
+            const double each = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                                static_cast<double>(events.size());
+            for (const auto& event : events) hooks_.on_handled(event, each);
+        }
+        for (std::size_t k = 0; k < events.size() && k < outcomes.size(); ++k) {
+            spdlog::debug("[{}] handled {} with {} replies", items[k].trace_id, to_string(events[k].kind),
+                          outcomes[k].replies.size());
+        }
+    }
+    for (auto& item : batch) {
+        if (item.done) item.done(ok);
+    }
+    in_flight_ -= batch.size();
 }
 
 void Dispatcher::poll_loop() {
@@ -106,10 +166,9 @@ void Dispatcher::poll_loop() {
                 after_id_ = std::max(after_id_, row.id);
                 ++in_flight_;
                 auto& lane = lane_for(row.user_key);
-                lane.post([this, r = std::move(row)] {
-                    handle_row(r);
-                    --in_flight_;
-                });
+                LaneItem item;
+                item.row = std::move(row);
+                lane.post(std::move(item));
             }
             if (rows.size() < kPollBatch) break;
         }
@@ -133,10 +192,10 @@ void Dispatcher::stop() {
             for (auto& row : rows) {
                 after_id_ = std::max(after_id_, row.id);
                 ++in_flight_;
-                lane_for(row.user_key).post([this, r = std::move(row)] {
-                    handle_row(r);
-                    --in_flight_;
-                });
+                auto& lane = lane_for(row.user_key);
+                LaneItem item;
+                item.row = std::move(row);
+                lane.post(std::move(item));
             }
         }
     } catch (const std::exception& e) {

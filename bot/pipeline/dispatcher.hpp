@@ -1,13 +1,17 @@
 #pragma once
 // Takes committed inbox rows and runs them through the Processor off the I/O threads: one lane
 // (thread) per worker, a citizen always on the same lane, so one user's events are handled in
-// order and different users in parallel. Rows left unhandled by a crash are picked up at start.
+// order and different users in parallel. A lane handles what has queued up on it as one batch and
+// commits the batch's decisions in one transaction (Processor::process_batch), so under load the
+// handling side takes the write lock once per batch, not once per event. Rows left unhandled by a
+// crash are picked up at start.
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,14 +44,22 @@ public:
     [[nodiscard]] std::size_t in_flight() const;
 
 private:
+    // One unit of a lane's work: a committed inbox row, or a runtime-made event with its callback.
+    struct LaneItem {
+        store::InboxItem row;
+        std::optional<Event> timer;
+        std::function<void(bool ok)> done;
+    };
+    using Lane = BatchQueue<LaneItem>;
+
     void poll_loop();
-    WorkQueue& lane_for(const std::string& user_key);
-    void handle_row(const store::InboxItem& item);
+    Lane& lane_for(const std::string& user_key);
+    void handle_batch(std::vector<LaneItem>& batch);
 
     store::Store& store_;
     Processor& processor_;
     DispatcherHooks hooks_;
-    std::vector<std::unique_ptr<WorkQueue>> lanes_;
+    std::vector<std::unique_ptr<Lane>> lanes_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stopping_ = false;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <unordered_map>
+
 namespace pgibot::pipeline {
 
 Processor::Processor(store::Store& store, const ContentHolder& content, handlers::Settings settings,
@@ -23,23 +25,21 @@ void substitute_code(std::string& text, const std::string& code) {
 }
 }  // namespace
 
-ProcessOutcome Processor::process(const Event& event, std::int64_t inbox_id, const std::string& trace_id,
-                                  std::int64_t now_ms) {
+Processor::Prepared Processor::prepare(const Event& event, ConversationState state, const std::string& loaded_json,
+                                       std::int64_t inbox_id, const std::string& trace_id, std::int64_t now_ms) {
     const auto content = content_.get();
-    const std::string user_key = event.user_key();
-    ConversationState state;
-    if (auto json = store_.load_state(user_key)) state = state_from_json(*json);
-
     handlers::Context ctx;
     ctx.now_ms = now_ms;
     ctx.settings = settings_;
     ctx.lookups = lookups_;
     handlers::Decision decision = handlers::handle(event, state, *content, ctx);
 
-    store::DecisionCommit commit;
+    Prepared p;
+    store::DecisionCommit& commit = p.commit;
     commit.inbox_id = inbox_id;
-    commit.user_key = user_key;
+    commit.user_key = event.user_key();
     commit.state_json = state_to_json(decision.state);
+    commit.state_changed = commit.state_json != loaded_json;
     for (const auto& effect : decision.effects) {
         if (const auto* unmatched = std::get_if<handlers::RecordUnmatched>(&effect)) {
             commit.unmatched.push_back(store::Unmatched{event.platform, unmatched->text, now_ms});
@@ -58,9 +58,8 @@ ProcessOutcome Processor::process(const Event& event, std::int64_t inbox_id, con
     const auto channel_it = channels_.find(event.platform);
     channels::Channel* channel = channel_it != channels_.end() ? channel_it->second : nullptr;
 
-    ProcessOutcome outcome;
-    outcome.replies = std::move(decision.replies);
-    for (auto& reply : outcome.replies) {
+    p.outcome.replies = std::move(decision.replies);
+    for (auto& reply : p.outcome.replies) {
         if (!codes.empty()) substitute_code(reply.text, codes.front());
         const std::string message_json = out_message_to_json(reply);
         if (channel == nullptr) {
@@ -73,9 +72,62 @@ ProcessOutcome Processor::process(const Event& event, std::int64_t inbox_id, con
                                                      message_json, trace_id, true});
         }
     }
-    outcome.tipoff_codes = store_.commit_decision(commit);
-    outcome.handled = true;
-    return outcome;
+    return p;
+}
+
+ProcessOutcome Processor::process(const Event& event, std::int64_t inbox_id, const std::string& trace_id,
+                                  std::int64_t now_ms) {
+    ConversationState state;
+    const auto loaded = store_.load_state(event.user_key());
+    if (loaded) state = state_from_json(*loaded);
+    auto p = prepare(event, std::move(state), loaded.value_or(std::string()), inbox_id, trace_id, now_ms);
+    p.outcome.tipoff_codes = store_.commit_decision(p.commit);
+    p.outcome.handled = true;
+    return std::move(p.outcome);
+}
+
+std::vector<ProcessOutcome> Processor::process_batch(const std::vector<Item>& items, std::int64_t now_ms) {
+    // The state each user is left in by the batch so far, as JSON (what the store would return).
+    std::unordered_map<std::string, std::string> states;
+    std::vector<Prepared> prepared;
+    prepared.reserve(items.size());
+    for (const auto& item : items) {
+        const std::string key = item.event->user_key();
+        auto it = states.find(key);
+        if (it == states.end()) {
+            it = states.emplace(key, store_.load_state(key).value_or(std::string())).first;
+        }
+        ConversationState state = it->second.empty() ? ConversationState{} : state_from_json(it->second);
+        prepared.push_back(prepare(*item.event, std::move(state), it->second, item.inbox_id, item.trace_id, now_ms));
+        it->second = prepared.back().commit.state_json;
+    }
+
+    std::vector<store::DecisionCommit> commits;
+    commits.reserve(prepared.size());
+    for (auto& p : prepared) commits.push_back(std::move(p.commit));
+    std::vector<ProcessOutcome> outcomes;
+    outcomes.reserve(items.size());
+    try {
+        const auto codes = store_.commit_decisions(commits);
+        for (std::size_t i = 0; i < prepared.size(); ++i) {
+            prepared[i].outcome.tipoff_codes = i < codes.size() ? codes[i] : std::vector<std::string>{};
+            prepared[i].outcome.handled = true;
+            outcomes.push_back(std::move(prepared[i].outcome));
+        }
+        return outcomes;
+    } catch (const store::InboxAlreadyHandled&) {
+        // Rare (two processes on one inbox): nothing of the batch was written. Redo it item by item
+        // so that only the rows nobody handled yet are decided (their states re-read from the store).
+        spdlog::info("a batch of {} events held a row handled elsewhere; handling them one by one", items.size());
+    }
+    for (const auto& item : items) {
+        try {
+            outcomes.push_back(process(*item.event, item.inbox_id, item.trace_id, now_ms));
+        } catch (const store::InboxAlreadyHandled&) {
+            outcomes.emplace_back();  // handled elsewhere: nothing to do
+        }
+    }
+    return outcomes;
 }
 
 }  // namespace pgibot::pipeline

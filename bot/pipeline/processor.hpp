@@ -37,7 +37,26 @@ public:
     ProcessOutcome process(const Event& event, std::int64_t inbox_id, const std::string& trace_id,
                            std::int64_t now_ms);
 
+    struct Item {
+        const Event* event = nullptr;
+        std::int64_t inbox_id = 0;
+        std::string trace_id;
+    };
+    // Handles the items in order (a user's later event sees the state the earlier one left) and
+    // commits every outcome in one transaction. If another worker or process handled one of the
+    // rows first, the batch is redone one item at a time and that row is skipped (handled=false).
+    // StoreError: nothing was committed.
+    std::vector<ProcessOutcome> process_batch(const std::vector<Item>& items, std::int64_t now_ms);
+
 private:
+    struct Prepared {
+        store::DecisionCommit commit;
+        ProcessOutcome outcome;
+    };
+    // Runs the handler and builds the commit; reserves tip-off codes.
+    Prepared prepare(const Event& event, ConversationState state, const std::string& loaded_json,
+                     std::int64_t inbox_id, const std::string& trace_id, std::int64_t now_ms);
+
     store::Store& store_;
     const ContentHolder& content_;
     handlers::Settings settings_;

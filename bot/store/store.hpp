@@ -105,6 +105,9 @@ struct DecisionCommit {
     std::int64_t inbox_id = 0;      // marked done (0: no inbox row, e.g. a timer)
     std::string user_key;
     std::string state_json;
+    // false: state_json is what is stored already (a read receipt, say): the state row is not
+    // rewritten. The users row is still upserted.
+    bool state_changed = true;
     std::vector<NewOutbox> outbox;
     std::vector<Unmatched> unmatched;
     std::vector<NewTipoff> tipoffs;  // codes allocated here; every kRefCodePlaceholder ("{ref_code}") in
@@ -180,6 +183,9 @@ public:
         std::string user_key;
         std::string event_json;
         std::string trace_id;
+        // Stored as already handled (handlers::needs_handling said no): kept and deduplicated like
+        // any event, but never handed to a lane.
+        bool handled = false;
     };
     virtual std::size_t commit_events(const std::vector<IncomingEvent>& events) = 0;
     // Several webhooks in one transaction (group commit): the result per batch, same order.
@@ -191,6 +197,15 @@ public:
     virtual std::optional<std::string> load_state(std::string_view user_key) = 0;
     // Returns the tip-off codes (given or allocated), in the order of commit.tipoffs.
     virtual std::vector<std::string> commit_decision(const DecisionCommit& commit) = 0;
+    // Several decisions (one lane's batch, in handling order) in ONE transaction: all or none. The
+    // codes per decision, same order. InboxAlreadyHandled if any row was: nothing is written then.
+    // The default commits one by one (test fakes); the SQLite store overrides it.
+    virtual std::vector<std::vector<std::string>> commit_decisions(const std::vector<DecisionCommit>& commits) {
+        std::vector<std::vector<std::string>> codes;
+        codes.reserve(commits.size());
+        for (const auto& c : commits) codes.push_back(commit_decision(c));
+        return codes;
+    }
     // Reserves the next reference code (LS-YYMM-NNNN) in its own small transaction, so the replies
     // that quote it can be committed atomically with the report. A code reserved by a process that
     // then crashed is simply never used (gaps are fine; reuse is not).

@@ -127,6 +127,7 @@ def main():
     ap.add_argument("--config", default=None, help="base config (default: config/pgibot.toml)")
     ap.add_argument("--events", choices=["text", "read"], default="text",
                     help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
     ap.add_argument("--profile", default=None,
                     help="write a perf profile (perf record -g) of pgibot during the full-load run to this file")
     args = ap.parse_args()
@@ -236,6 +237,8 @@ http {{ access_log off;
                 bot.kill()
         nginx.send_signal(signal.SIGQUIT)
         nginx.wait(10)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
     print(json.dumps(results, indent=2, ensure_ascii=False))
 
 

@@ -117,7 +117,14 @@ bool Statement::is_null(int column) const {
 
 // --- Connection --------------------------------------------------------------------------------
 
-Connection::Connection(const SqliteOptions& options) {
+namespace {
+int on_wal_commit(void* observer, sqlite3* /*db*/, const char* /*name*/, int frames) {
+    static_cast<WalObserver*>(observer)->wal_frames(frames);
+    return SQLITE_OK;
+}
+}  // namespace
+
+Connection::Connection(const SqliteOptions& options, WalObserver* wal_observer) {
     if (options.path.empty() || options.path == ":memory:" || options.path.starts_with("file:")) {
         throw StoreError("sqlite: a database file path is required");
     }
@@ -164,6 +171,9 @@ Connection::Connection(const SqliteOptions& options) {
         if (mode != "wal") {
             throw StoreError("sqlite: cannot switch to WAL mode (got " + mode + ")");
         }
+        // Replaces SQLite's automatic checkpoint, which runs inside the COMMIT that crosses 1000
+        // frames and so stalled whichever commit (often a webhook acknowledgement) drew it.
+        if (wal_observer != nullptr) sqlite3_wal_hook(db_, on_wal_commit, wal_observer);
     } catch (...) {
         sqlite3_close_v2(db_);
         db_ = nullptr;
@@ -212,6 +222,14 @@ std::int64_t Connection::last_insert_id() const {
 
 bool Connection::in_transaction() const {
     return sqlite3_get_autocommit(db_) == 0;
+}
+
+int Connection::checkpoint_passive() {
+    int log_frames = 0;
+    int checkpointed = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_frames, &checkpointed);
+    if (rc != SQLITE_OK) return -1;
+    return log_frames - checkpointed;
 }
 
 void Connection::fail(std::string_view what, int rc) const {
@@ -275,7 +293,7 @@ ConnectionPool::Lease ConnectionPool::acquire() {
             return Lease(*this, std::move(connection));
         }
     }
-    return Lease(*this, std::make_unique<Connection>(options_));
+    return Lease(*this, std::make_unique<Connection>(options_, wal_observer_));
 }
 
 void ConnectionPool::release(std::unique_ptr<Connection> connection) {

@@ -52,9 +52,17 @@ private:
     sqlite3_stmt* stmt_;
 };
 
+// Told after every commit how many frames the write-ahead log holds (sqlite3_wal_hook). A
+// connection with an observer never checkpoints itself: the observer does, off the commit path.
+class WalObserver {
+public:
+    virtual ~WalObserver() = default;
+    virtual void wal_frames(int frames) = 0;
+};
+
 class Connection {
 public:
-    Connection(const SqliteOptions& options);
+    explicit Connection(const SqliteOptions& options, WalObserver* wal_observer = nullptr);
     ~Connection();
     Connection(const Connection&) = delete;
     Connection& operator=(const Connection&) = delete;
@@ -68,6 +76,9 @@ public:
     [[nodiscard]] std::int64_t changes() const;
     [[nodiscard]] std::int64_t last_insert_id() const;
     [[nodiscard]] bool in_transaction() const;
+    // A PASSIVE checkpoint: copies what it can from the WAL into the database without waiting for
+    // (or blocking) readers and writers. Returns the frames still in the WAL afterwards, or -1 on error.
+    int checkpoint_passive();
 
     // Throws StoreError: "<what>: <sqlite message>". Never includes bound values.
     [[noreturn]] void fail(std::string_view what, int rc) const;
@@ -136,7 +147,8 @@ private:
 // same connection at once; there are as many connections as concurrent calls have ever been.
 class ConnectionPool {
 public:
-    explicit ConnectionPool(SqliteOptions options) : options_(std::move(options)) {}
+    explicit ConnectionPool(SqliteOptions options, WalObserver* wal_observer = nullptr)
+        : options_(std::move(options)), wal_observer_(wal_observer) {}
 
     class Lease {
     public:
@@ -159,6 +171,7 @@ private:
     void release(std::unique_ptr<Connection> connection);
 
     SqliteOptions options_;
+    WalObserver* wal_observer_;
     std::mutex mutex_;
     std::vector<std::unique_ptr<Connection>> idle_;
 };

@@ -3,12 +3,14 @@
 // BEGIN IMMEDIATE, and WAL lets readers run beside the one writer.
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <limits>
 #include <span>
 #include <utility>
 
 #include "bot/store/detail.hpp"
 #include "bot/store/migrations/migrations.hpp"
+#include "bot/store/sqlite/checkpointer.hpp"
 #include "bot/store/sqlite/connection.hpp"
 #include "bot/store/store.hpp"
 
@@ -33,8 +35,8 @@ constexpr std::string_view kRecordMigration =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
 
 constexpr std::string_view kInsertInbox =
-    "INSERT INTO inbox (dedup_key, user_key, event_json, trace_id, received_ms) VALUES (?1, ?2, ?3, ?4, ?5)"
-    " ON CONFLICT (dedup_key) DO NOTHING";
+    "INSERT INTO inbox (dedup_key, user_key, event_json, trace_id, received_ms, handled_ms)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dedup_key) DO NOTHING";
 constexpr std::string_view kPendingInbox =
     "SELECT id, user_key, event_json, trace_id FROM inbox"
     " WHERE handled_ms IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
@@ -256,7 +258,11 @@ void require_changed(const Connection& connection, std::string_view what) {
 class SqliteStore final : public Store {
 public:
     explicit SqliteStore(const SqliteOptions& options)
-        : pool_(options), durable_(options.synchronous_full), seal_(options.seal_text), open_(options.open_text) {
+        : checkpointer_(std::make_unique<sqlite::Checkpointer>(options)),
+          pool_(options, checkpointer_.get()),
+          durable_(options.synchronous_full),
+          seal_(options.seal_text),
+          open_(options.open_text) {
         auto connection = pool_.acquire();
         migrate(*connection);
     }
@@ -307,8 +313,29 @@ public:
         // ordinary decision lost that way is only handled again (its inbox row stays unhandled).
         DurableCommit durable(*connection, durable_ && !commit.tipoffs.empty());
         WriteTransaction tx(*connection);
-        const std::int64_t now = detail::now_ms();
+        auto codes = apply_decision(*connection, commit, detail::now_ms());
+        tx.commit();
+        return codes;
+    }
 
+    std::vector<std::vector<std::string>> commit_decisions(const std::vector<DecisionCommit>& commits) override {
+        std::vector<std::vector<std::string>> codes;
+        if (commits.empty()) return codes;
+        const bool files_tipoffs = std::any_of(commits.begin(), commits.end(),
+                                               [](const DecisionCommit& c) { return !c.tipoffs.empty(); });
+        auto connection = pool_.acquire();
+        DurableCommit durable(*connection, durable_ && files_tipoffs);
+        WriteTransaction tx(*connection);
+        const std::int64_t now = detail::now_ms();
+        codes.reserve(commits.size());
+        for (const auto& commit : commits) codes.push_back(apply_decision(*connection, commit, now));
+        tx.commit();
+        return codes;
+    }
+
+    // One decision's writes, inside the caller's transaction.
+    std::vector<std::string> apply_decision(Connection& conn, const DecisionCommit& commit, std::int64_t now) {
+        Connection* connection = &conn;
         if (commit.inbox_id != 0) {
             connection->prepare(kMarkInboxHandled).bind(1, commit.inbox_id).bind(2, now).run();
             if (connection->changes() == 0) {
@@ -323,12 +350,14 @@ public:
 
         if (!commit.user_key.empty()) {
             const auto flags = detail::derive_state_flags(commit.state_json);
-            connection->prepare(kUpsertState)
-                .bind(1, commit.user_key)
-                .bind(2, sealed(commit.state_json))
-                .bind(3, now)
-                .bind(4, std::int64_t{flags.has_dialog ? 1 : 0})
-                .run();
+            if (commit.state_changed) {
+                connection->prepare(kUpsertState)
+                    .bind(1, commit.user_key)
+                    .bind(2, sealed(commit.state_json))
+                    .bind(3, now)
+                    .bind(4, std::int64_t{flags.has_dialog ? 1 : 0})
+                    .run();
+            }
             if (const auto who = user_identity(*connection, commit)) {
                 connection->prepare(kUpsertUser)
                     .bind(1, to_string(who->platform))
@@ -381,8 +410,6 @@ public:
                 .bind(3, or_now(question.at_ms, now))
                 .run();
         }
-
-        tx.commit();
         return codes;
     }
 
@@ -748,6 +775,11 @@ private:
                     stmt.bind(1, event.dedup_key);
                 }
                 stmt.bind(2, event.user_key).bind(3, sealed(event.event_json)).bind(4, event.trace_id).bind(5, now);
+                if (event.handled) {
+                    stmt.bind(6, now);
+                } else {
+                    stmt.bind_null(6);
+                }
                 stmt.run();
                 fresh[i] += static_cast<std::size_t>(connection->changes());
             }
@@ -924,6 +956,8 @@ private:
         return std::move(*plain);
     }
 
+    // Declared before the pool: it outlives every connection that reports to it.
+    std::unique_ptr<sqlite::Checkpointer> checkpointer_;
     ConnectionPool pool_;
     bool durable_ = true;
     std::function<std::string(std::string_view)> seal_;

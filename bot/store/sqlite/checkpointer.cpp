@@ -1,0 +1,75 @@
+#include "bot/store/sqlite/checkpointer.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace pgibot::store::sqlite {
+
+namespace {
+// A WAL this long means checkpoints cannot keep up (a reader holding an old snapshot, a full disk):
+// worth a line in the log, once per growth step.
+constexpr int kWarnFrames = 100000;
+}  // namespace
+
+Checkpointer::Checkpointer(const SqliteOptions& options, int threshold_frames,
+                           std::chrono::milliseconds idle_interval)
+    : options_(options), threshold_(threshold_frames), idle_interval_(idle_interval) {
+    thread_ = std::thread([this] { run(); });
+}
+
+Checkpointer::~Checkpointer() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    cv_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Checkpointer::wal_frames(int frames) {
+    const int before = frames_.exchange(frames, std::memory_order_relaxed);
+    if (frames >= threshold_ && before < threshold_) {
+        {
+            std::lock_guard lock(mutex_);
+            wake_ = true;
+        }
+        cv_.notify_one();
+    }
+}
+
+void Checkpointer::run() {
+    std::unique_ptr<Connection> connection;
+    int warned_at = kWarnFrames;
+    for (;;) {
+        {
+            std::unique_lock lock(mutex_);
+            cv_.wait_for(lock, idle_interval_, [this] { return stopping_ || wake_; });
+            if (stopping_) return;
+            wake_ = false;
+        }
+        if (frames_.load(std::memory_order_relaxed) == 0) continue;
+        try {
+            if (!connection) connection = std::make_unique<Connection>(options_);
+        } catch (const std::exception& e) {
+            spdlog::warn("sqlite checkpoint: cannot open a connection: {}", e.what());
+            continue;
+        }
+        const int left = connection->checkpoint_passive();
+        checkpoints_.fetch_add(1, std::memory_order_relaxed);
+        if (left < 0) {
+            spdlog::warn("sqlite checkpoint failed; retrying later");
+            connection.reset();
+            continue;
+        }
+        // Frames still in the log were not copied (a reader holds an older snapshot): try again soon.
+        // A fully copied log is reset by the next writer, so the count starts over from there.
+        frames_.store(left, std::memory_order_relaxed);
+        if (left >= warned_at) {
+            spdlog::warn("sqlite write-ahead log holds {} frames that cannot be checkpointed yet", left);
+            warned_at = left * 2;
+        } else if (left < kWarnFrames) {
+            warned_at = kWarnFrames;
+        }
+    }
+}
+
+}  // namespace pgibot::store::sqlite
