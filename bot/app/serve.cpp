@@ -308,7 +308,7 @@ int run_serve(const std::string& config_file) {
     if (web) sender.set_channel(Platform::web, web.get());
 
     committer.start();
-    if (!std::getenv("PGIBOT_EXPERIMENT_NO_DISPATCH")) dispatcher.start();
+    dispatcher.start();
     sender.start();
 
     std::string error;

@@ -158,37 +158,41 @@ std::string event_to_json(const Event& e) {
     std::string out;
     out.reserve(256 + e.text.size() + e.payload.size() + e.dedup_key.size());
     json::Writer w(out);
-    w.begin_object()
-        .member("platform", to_string(e.platform))
-        .member("kind", to_string(e.kind))
-        .member("page_id", e.page_id)
-        .member("user_id", e.user_id)
-        .member("message_id", e.message_id)
-        .member("timestamp_ms", e.timestamp_ms)
-        .member("text", e.text)
-        .member("payload", e.payload)
-        .member("standby", e.standby)
-        .member("echo_from_human", e.echo_from_human)
-        .member("echo_app_id", e.echo_app_id)
-        .member("source_type", e.source_type)
-        .member("dedup_key", e.dedup_key);
+    // Empty strings, false and 0 are left out (event_from_json reads an absent field as its
+    // default): the stored row is smaller, and every acknowledged webhook writes one.
+    const auto text = [&w](std::string_view name, const std::string& v) {
+        if (!v.empty()) w.member(name, v);
+    };
+    w.begin_object().member("platform", to_string(e.platform)).member("kind", to_string(e.kind));
+    text("page_id", e.page_id);
+    text("user_id", e.user_id);
+    text("message_id", e.message_id);
+    if (e.timestamp_ms != 0) w.member("timestamp_ms", e.timestamp_ms);
+    text("text", e.text);
+    text("payload", e.payload);
+    if (e.standby) w.member("standby", true);
+    if (e.echo_from_human) w.member("echo_from_human", true);
+    text("echo_app_id", e.echo_app_id);
+    text("source_type", e.source_type);
+    text("dedup_key", e.dedup_key);
     const auto write_location = [&w](const Location& l) {
         w.begin_object().member("lat", l.lat).member("lng", l.lng).end_object();
     };
-    w.key("attachments").begin_array();
-    for (const auto& a : e.attachments) {
-        w.begin_object()
-            .member("type", to_string(a.type))
-            .member("url", a.url)
-            .member("title", a.title)
-            .member("sticker_id", a.sticker_id);
-        if (a.location) {
-            w.key("location");
-            write_location(*a.location);
+    if (!e.attachments.empty()) {
+        w.key("attachments").begin_array();
+        for (const auto& a : e.attachments) {
+            w.begin_object().member("type", to_string(a.type));
+            text("url", a.url);
+            text("title", a.title);
+            text("sticker_id", a.sticker_id);
+            if (a.location) {
+                w.key("location");
+                write_location(*a.location);
+            }
+            w.end_object();
         }
-        w.end_object();
+        w.end_array();
     }
-    w.end_array();
     if (e.location) {
         w.key("location");
         write_location(*e.location);
