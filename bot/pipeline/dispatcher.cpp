@@ -85,61 +85,56 @@ void Dispatcher::handle_batch(std::vector<LaneItem>& batch) {
                                         item.timer ? std::string("timer") : item.row.trace_id});
     }
 
-    bool ok = false;
-    std::vector<ProcessOutcome> outcomes;
+    // Per item of `items`: committed (or nothing to commit) = true.
+    std::vector<bool> item_ok(items.size(), false);
+    std::vector<ProcessOutcome> outcomes(items.size());
     try {
         if (!items.empty()) outcomes = processor_.process_batch(items, now_ms());
-        ok = true;
+        for (std::size_t k = 0; k < items.size() && k < outcomes.size(); ++k) item_ok[k] = !outcomes[k].failed;
     } catch (const std::exception& e) {
         // Nothing of the batch was committed. One bad event must not hold the others back: they
         // are redone one at a time, and only what fails alone stays unhandled (retried at the next
-        // start; the store may have been briefly unwritable). Timers report failure to their owner.
+        // start; the store may have been briefly unwritable).
         spdlog::error("handling a batch of {} events failed: {}", items.size(), e.what());
+        outcomes.assign(items.size(), ProcessOutcome{});
         if (items.size() > 1) {
-            std::vector<bool> item_ok(items.size(), false);
-            outcomes.assign(items.size(), ProcessOutcome{});
             for (std::size_t k = 0; k < items.size(); ++k) {
                 try {
                     auto one = processor_.process_batch({items[k]}, now_ms());
                     if (!one.empty()) outcomes[k] = std::move(one.front());
-                    item_ok[k] = true;
+                    item_ok[k] = !outcomes[k].failed;
                 } catch (const std::exception& e1) {
                     spdlog::error("[{}] handling {} failed: {}", items[k].trace_id, to_string(events[k].kind),
                                   e1.what());
                 }
             }
-            for (std::size_t k = 0; k < items.size(); ++k) {
-                auto& item = batch[owner[k]];
-                if (item.done) {
-                    item.done(item_ok[k]);
-                    item.done = nullptr;
-                }
-            }
-            ok = true;  // the rest below reports what did commit
         }
     }
-    if (ok) {
-        bool replies = false;
-        std::vector<std::string> codes;
-        for (const auto& outcome : outcomes) {
-            replies = replies || !outcome.replies.empty();
-            codes.insert(codes.end(), outcome.tipoff_codes.begin(), outcome.tipoff_codes.end());
-        }
-        if (replies && hooks_.on_outbox) hooks_.on_outbox();
-        if (!codes.empty() && hooks_.on_tipoffs) hooks_.on_tipoffs(codes);
-        if (hooks_.on_handled && !events.empty()) {
-            // The batch's time, shared evenly: what each event cost to handle and commit.
-            const double each = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
-                                static_cast<double>(events.size());
-            for (const auto& event : events) hooks_.on_handled(event, each);
-        }
-        for (std::size_t k = 0; k < events.size() && k < outcomes.size(); ++k) {
-            spdlog::debug("[{}] handled {} with {} replies", items[k].trace_id, to_string(events[k].kind),
-                          outcomes[k].replies.size());
+
+    bool replies = false;
+    std::vector<std::string> codes;
+    std::size_t handled = 0;
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        if (!item_ok[k]) continue;
+        ++handled;
+        replies = replies || !outcomes[k].replies.empty();
+        codes.insert(codes.end(), outcomes[k].tipoff_codes.begin(), outcomes[k].tipoff_codes.end());
+        spdlog::debug("[{}] handled {} with {} replies", items[k].trace_id, to_string(events[k].kind),
+                      outcomes[k].replies.size());
+    }
+    if (replies && hooks_.on_outbox) hooks_.on_outbox();
+    if (!codes.empty() && hooks_.on_tipoffs) hooks_.on_tipoffs(codes);
+    if (hooks_.on_handled && handled > 0) {
+        // The batch's time, shared evenly: what each event cost to handle and commit.
+        const double each = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() /
+                            static_cast<double>(handled);
+        for (std::size_t k = 0; k < items.size(); ++k) {
+            if (item_ok[k]) hooks_.on_handled(events[k], each);
         }
     }
-    for (auto& item : batch) {
-        if (item.done) item.done(ok);
+    for (std::size_t k = 0; k < items.size(); ++k) {
+        auto& item = batch[owner[k]];
+        if (item.done) item.done(item_ok[k]);
     }
     in_flight_ -= batch.size();
 }
@@ -182,7 +177,10 @@ void Dispatcher::stop() {
         stopping_ = true;
     }
     cv_.notify_one();
-    if (!poller_.joinable()) return;
+    if (!poller_.joinable()) {
+        for (auto& lane : lanes_) lane->stop();  // never started: run what was submitted, then join
+        return;
+    }
     poller_.join();
     // Flush: everything committed so far is handled before the lanes stop (graceful shutdown).
     try {

@@ -59,13 +59,14 @@ private:
     store::Store& store_;
     Processor& processor_;
     DispatcherHooks hooks_;
+    // Before the lanes: a lane still draining at destruction decrements it.
+    std::atomic<std::size_t> in_flight_{0};
     std::vector<std::unique_ptr<Lane>> lanes_;
     std::mutex mutex_;
     std::condition_variable cv_;
     bool stopping_ = false;
     bool notified_ = false;
     std::int64_t after_id_ = 0;
-    std::atomic<std::size_t> in_flight_{0};
     std::thread poller_;
 };
 

@@ -125,6 +125,9 @@ std::vector<ProcessOutcome> Processor::process_batch(const std::vector<Item>& it
             outcomes.push_back(process(*item.event, item.inbox_id, item.trace_id, now_ms));
         } catch (const store::InboxAlreadyHandled&) {
             outcomes.emplace_back();  // handled elsewhere: nothing to do
+        } catch (const std::exception& e) {
+            spdlog::error("[{}] handling failed: {}", item.trace_id, e.what());
+            outcomes.emplace_back().failed = true;
         }
     }
     return outcomes;

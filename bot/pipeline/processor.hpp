@@ -22,6 +22,7 @@ struct ProcessOutcome {
     std::vector<OutMessage> replies;        // after {ref_code} substitution
     std::vector<std::string> tipoff_codes;  // filed by this event
     bool handled = false;
+    bool failed = false;  // could not be handled or committed (left unhandled; logged)
 };
 
 class Processor {
@@ -44,8 +45,9 @@ public:
     };
     // Handles the items in order (a user's later event sees the state the earlier one left) and
     // commits every outcome in one transaction. If another worker or process handled one of the
-    // rows first, the batch is redone one item at a time and that row is skipped (handled=false).
-    // StoreError: nothing was committed.
+    // rows first, the batch is redone one item at a time and that row is skipped (handled=false);
+    // an item that then fails alone is left unhandled (failed=true) while the others commit.
+    // Throws (StoreError, a handler's exception) only when nothing was committed.
     std::vector<ProcessOutcome> process_batch(const std::vector<Item>& items, std::int64_t now_ms);
 
 private:

@@ -40,6 +40,24 @@ void Sender::stop() {
     if (thread_.joinable()) thread_.join();
     for (auto& worker : pool_) worker->stop();
     pool_.clear();
+    flush_sent();
+}
+
+void Sender::flush_sent() {
+    std::vector<store::Store::SentMark> marks;
+    {
+        std::lock_guard lock(sent_mutex_);
+        marks.swap(sent_);
+    }
+    if (marks.empty()) return;
+    try {
+        store_.mark_sent_many(marks);
+    } catch (const std::exception& e) {
+        // Kept for the next round; until then those users' next messages wait (order holds).
+        spdlog::error("recording {} sent messages failed: {}", marks.size(), e.what());
+        std::lock_guard lock(sent_mutex_);
+        sent_.insert(sent_.begin(), std::make_move_iterator(marks.begin()), std::make_move_iterator(marks.end()));
+    }
 }
 
 bool Sender::take_token(const std::string& page_key) {
@@ -67,6 +85,7 @@ void Sender::loop() {
             if (stopping_) return;
             notified_ = false;
         }
+        flush_sent();
         std::vector<store::OutboxItem> due;
         try {
             due = store_.due_outbox(now_ms(), kPickBatch);
@@ -75,6 +94,8 @@ void Sender::loop() {
             continue;
         }
         bool throttled = false;
+        std::vector<store::OutboxItem> picked;
+        std::vector<std::int64_t> ids;
         for (auto& item : due) {
             auto it = channels_.find(item.platform);
             if (it == channels_.end() || it->second == nullptr) {
@@ -85,15 +106,24 @@ void Sender::loop() {
                 throttled = true;
                 continue;
             }
-            try {
-                store_.mark_sending(item.id);
-            } catch (const std::exception& e) {
-                spdlog::error("[{}] outbox row {}: {}", item.trace_id, item.id, e.what());
-                continue;
-            }
+            ids.push_back(item.id);
+            picked.push_back(std::move(item));
+        }
+        // Claimed together, in one transaction.
+        std::vector<std::int64_t> claimed;
+        try {
+            claimed = store_.mark_sending_many(ids);
+        } catch (const std::exception& e) {
+            spdlog::error("claiming {} outbox rows failed: {}", ids.size(), e.what());
+        }
+        std::size_t c = 0;
+        for (auto& item : picked) {
+            while (c < claimed.size() && claimed[c] < item.id) ++c;
+            if (c >= claimed.size() || claimed[c] != item.id) continue;  // claimed elsewhere meanwhile
             ++in_flight_;
             auto& worker = *pool_[next_worker_++ % pool_.size()];
-            worker.post([this, row = std::move(item), channel = it->second] {
+            auto channel = channels_.at(item.platform);
+            worker.post([this, row = std::move(item), channel] {
                 send_one(row, channel);
                 --in_flight_;
                 notify();  // the user's next message may now be due
@@ -121,10 +151,12 @@ void Sender::send_one(const store::OutboxItem& item, channels::Channel* channel)
     const int attempts_done = item.attempts + 1;
     try {
         switch (result.outcome) {
-            case channels::SendOutcome::sent:
-                store_.mark_sent(item.id, result.platform_message_id);
+            case channels::SendOutcome::sent: {
+                std::lock_guard lock(sent_mutex_);
+                sent_.push_back(store::Store::SentMark{item.id, result.platform_message_id});
                 spdlog::info("[{}] sent outbox row {} (attempt {})", item.trace_id, item.id, attempts_done);
                 break;
+            }
             case channels::SendOutcome::retry: {
                 std::optional<std::chrono::milliseconds> delay;
                 {

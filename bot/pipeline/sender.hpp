@@ -56,6 +56,8 @@ private:
     void loop();
     bool take_token(const std::string& page_key);
     void send_one(const store::OutboxItem& item, channels::Channel* channel);
+    // Records the sends completed since the last call, in one transaction (loop thread, and stop()).
+    void flush_sent();
 
     store::Store& store_;
     SenderOptions options_;
@@ -69,6 +71,10 @@ private:
     std::condition_variable cv_;
     bool stopping_ = false;
     bool notified_ = false;
+    // Successful sends waiting to be recorded: the loop records them together before it picks the
+    // next rows (so a user's next message is due only once the previous one is recorded as sent).
+    std::mutex sent_mutex_;
+    std::vector<store::Store::SentMark> sent_;
     std::mutex rng_mutex_;
     std::mt19937_64 rng_{std::random_device{}()};
     std::thread thread_;

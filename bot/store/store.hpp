@@ -221,6 +221,27 @@ public:
     // and mark_failed count an attempt; mark_retry puts the row back to pending.
     virtual void mark_sending(std::int64_t id) = 0;
     virtual void mark_sent(std::int64_t id, std::string_view platform_message_id) = 0;
+    // The same for many rows in one transaction (the sender's hot path). mark_sending_many returns
+    // the ids it claimed (rows no longer pending are left out); mark_sent_many skips unknown rows.
+    // The defaults call the single-row versions (test fakes); the SQLite store overrides them.
+    virtual std::vector<std::int64_t> mark_sending_many(const std::vector<std::int64_t>& ids) {
+        std::vector<std::int64_t> claimed;
+        for (const auto id : ids) {
+            try {
+                mark_sending(id);
+                claimed.push_back(id);
+            } catch (const StoreError&) {  // NOLINT(bugprone-empty-catch): not pending: not claimed
+            }
+        }
+        return claimed;
+    }
+    struct SentMark {
+        std::int64_t id = 0;
+        std::string platform_message_id;
+    };
+    virtual void mark_sent_many(const std::vector<SentMark>& marks) {
+        for (const auto& m : marks) mark_sent(m.id, m.platform_message_id);
+    }
     virtual void mark_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) = 0;
     virtual void mark_failed(std::int64_t id, OutboxState final_state, std::string_view error) = 0;
     // Rows left in `sending` by a crash go back to pending (replies are at-least-once).

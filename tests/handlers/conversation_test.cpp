@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "handlers/conversation/conversation.hpp"
@@ -487,6 +488,72 @@ TEST_F(Conversation, EchoesReceiptsReactionsStandbyAndTimersAreNotAnswered) {
     EXPECT_TRUE(d.replies.empty());
     EXPECT_EQ(state_.subscribed, before.subscribed);
     EXPECT_EQ(state_.human_until_ms, 0);
+}
+
+TEST(NeedsHandling, ReceiptsOwnEchoesAndUnknownKindsAreNot) {
+    const std::vector<std::pair<EventKind, bool>> expected = {
+        {EventKind::message, true},   {EventKind::postback, true}, {EventKind::follow, true},
+        {EventKind::unfollow, true},  {EventKind::referral, true}, {EventKind::optin, true},
+        {EventKind::reaction, true},  {EventKind::echo, false},    {EventKind::delivery, false},
+        {EventKind::read, false},     {EventKind::comment, true},  {EventKind::submit_info, true},
+        {EventKind::timer, true},     {EventKind::other, false},
+    };
+    for (const auto& [kind, needed] : expected) {
+        Event e;
+        e.kind = kind;
+        e.text = "PGI là gì?";
+        EXPECT_EQ(needs_handling(e), needed) << to_string(kind);
+    }
+    Event staff;
+    staff.kind = EventKind::echo;
+    staff.echo_from_human = true;
+    EXPECT_TRUE(needs_handling(staff)) << "a person typing in the page inbox takes over";
+    // echo_from_human means nothing on other kinds.
+    Event receipt;
+    receipt.kind = EventKind::read;
+    receipt.echo_from_human = true;
+    EXPECT_FALSE(needs_handling(receipt));
+    Event standby;
+    standby.kind = EventKind::message;
+    standby.standby = true;
+    EXPECT_TRUE(needs_handling(standby)) << "standby messages are still recorded as inbound";
+}
+
+TEST_F(Conversation, EventsThatNeedNoHandlingLeaveTheStateAsItIs) {
+    greet();
+    ASSERT_FALSE(send(postback("TIPOFF:START")).replies.empty());
+    ASSERT_TRUE(tipoff_intake::active(state_));
+    state_.subscribed = true;
+    state_.pending_notices = {"LS-2507-0001"};
+    const std::string before = state_to_json(state_);
+
+    for (EventKind kind : {EventKind::delivery, EventKind::read, EventKind::other, EventKind::echo}) {
+        Event e = base(kind);
+        e.text = "PGI là gì?";
+        e.payload = "GET_STARTED";
+        e.timestamp_ms = now_ + 60'000;  // later than anything recorded
+        ASSERT_FALSE(needs_handling(e));
+        const Decision d = send(e);
+        EXPECT_TRUE(d.replies.empty()) << to_string(kind);
+        EXPECT_TRUE(d.effects.empty()) << to_string(kind);
+        EXPECT_EQ(state_to_json(d.state), before) << to_string(kind);
+    }
+
+    // The same words as a message are acted on: the state above was one that reacts.
+    const Decision d = send(text("PGI là gì?"));
+    EXPECT_FALSE(d.replies.empty());
+    EXPECT_NE(state_to_json(state_), before);
+}
+
+TEST_F(Conversation, AnEchoFromAPersonIsHandled) {
+    greet();
+    settings_.handover_silence_ms = 60'000;
+    Event staff = base(EventKind::echo);
+    staff.echo_from_human = true;
+    ASSERT_TRUE(needs_handling(staff));
+    const Decision d = send(staff);
+    EXPECT_TRUE(d.replies.empty());
+    EXPECT_EQ(d.state.human_until_ms, now_ + 60'000);
 }
 
 TEST_F(Conversation, ReactionsAreRecordedAsInbound) {

@@ -27,6 +27,7 @@ Checkpointer::~Checkpointer() {
 
 void Checkpointer::wal_frames(int frames) {
     const int before = frames_.exchange(frames, std::memory_order_relaxed);
+    reports_.fetch_add(1, std::memory_order_release);
     if (frames >= threshold_ && before < threshold_) {
         {
             std::lock_guard lock(mutex_);
@@ -53,16 +54,22 @@ void Checkpointer::run() {
             spdlog::warn("sqlite checkpoint: cannot open a connection: {}", e.what());
             continue;
         }
+        const std::uint64_t reports_before = reports_.load(std::memory_order_acquire);
         const int left = connection->checkpoint_passive();
-        checkpoints_.fetch_add(1, std::memory_order_relaxed);
         if (left < 0) {
             spdlog::warn("sqlite checkpoint failed; retrying later");
             connection.reset();
             continue;
         }
+        checkpoints_.fetch_add(1, std::memory_order_relaxed);
         // Frames still in the log were not copied (a reader holds an older snapshot): try again soon.
-        // A fully copied log is reset by the next writer, so the count starts over from there.
-        frames_.store(left, std::memory_order_relaxed);
+        // A fully copied log is reset by the next writer, so the count starts over from there. A
+        // commit reported while the checkpoint ran may have added frames it did not see: then the
+        // reported count stands, and the next round copies them.
+        int expected = frames_.load(std::memory_order_relaxed);
+        if (reports_.load(std::memory_order_acquire) == reports_before) {
+            frames_.compare_exchange_strong(expected, left, std::memory_order_relaxed);
+        }
         if (left >= warned_at) {
             spdlog::warn("sqlite write-ahead log holds {} frames that cannot be checkpointed yet", left);
             warned_at = left * 2;

@@ -461,6 +461,26 @@ public:
         });
     }
 
+    std::vector<std::int64_t> mark_sending_many(const std::vector<std::int64_t>& ids) override {
+        std::vector<std::int64_t> claimed;
+        if (ids.empty()) return claimed;
+        write([&](Connection& c) {
+            for (const auto id : ids) {
+                c.prepare(kMarkSending).bind(1, id).run();
+                if (c.changes() == 1) claimed.push_back(id);
+            }
+        });
+        return claimed;
+    }
+
+    void mark_sent_many(const std::vector<SentMark>& marks) override {
+        if (marks.empty()) return;
+        const std::int64_t now = detail::now_ms();
+        write([&](Connection& c) {
+            for (const auto& m : marks) c.prepare(kMarkSent).bind(1, m.id).bind(2, m.platform_message_id).bind(3, now).run();
+        });
+    }
+
     void mark_retry(std::int64_t id, std::int64_t next_attempt_ms, std::string_view error) override {
         write([&](Connection& c) {
             c.prepare(kMarkRetry).bind(1, id).bind(2, next_attempt_ms).bind(3, detail::cap_error(error)).run();

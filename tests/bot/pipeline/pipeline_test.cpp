@@ -1,18 +1,30 @@
 // The pipeline's own rules, with the real SQLite store on a temp file and a scripted channel:
 // retry policy bounds, the sender's outcome handling (retry then sent, unreachable not retried,
-// attempts bounded), per-user send order, group commit with duplicates, and the processor's
-// atomic commit of a decision.
+// attempts bounded), per-user send order, group commit with duplicates, the processor's batches
+// (one commit, later events see earlier states, rows handled elsewhere), the dispatcher's lanes
+// (a failing event does not hold the others back) and the batch queue under them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <deque>
+#include <functional>
+#include <map>
 #include <mutex>
 #include <random>
 #include <thread>
 
 #include "bot/pipeline/committer.hpp"
+#include "bot/pipeline/content_holder.hpp"
+#include "bot/pipeline/dispatcher.hpp"
+#include "bot/pipeline/processor.hpp"
 #include "bot/pipeline/retry_policy.hpp"
 #include "bot/pipeline/sender.hpp"
+#include "bot/pipeline/work_queue.hpp"
 #include "bot/store/store.hpp"
+#include "messages/content.hpp"
+#include "tests/bot/pipeline/wrapping_store.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace {
@@ -209,6 +221,442 @@ TEST_F(PipelineTest, GroupCommitDropsDuplicatesAndAcksEachWebhook) {
     bool refused = false;
     committer.submit({{"k9", "facebook:p:u", "{}", "t"}}, [&](bool ok, std::size_t) { refused = !ok; });
     EXPECT_TRUE(refused);
+}
+
+
+// --- batch queue ----------------------------------------------------------------------------------
+
+// Records the batches a BatchQueue hands over; the first one can be held until released.
+class BatchRecorder {
+public:
+    void run(std::vector<int>& batch) {
+        std::unique_lock lock(mutex_);
+        batches_.push_back(batch);
+        if (hold_first_ && batches_.size() == 1) {
+            cv_.notify_all();
+            cv_.wait_for(lock, 30s, [this] { return released_; });
+        }
+    }
+    void hold_first() { hold_first_ = true; }
+    bool wait_first() {
+        std::unique_lock lock(mutex_);
+        return cv_.wait_for(lock, 10s, [this] { return !batches_.empty(); });
+    }
+    void release() {
+        {
+            std::lock_guard lock(mutex_);
+            released_ = true;
+        }
+        cv_.notify_all();
+    }
+    std::vector<std::vector<int>> batches() const {
+        std::lock_guard lock(mutex_);
+        return batches_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::condition_variable cv_;
+    bool hold_first_ = false;
+    bool released_ = false;
+    std::vector<std::vector<int>> batches_;
+};
+
+std::vector<int> flatten(const std::vector<std::vector<int>>& batches) {
+    std::vector<int> all;
+    for (const auto& b : batches) all.insert(all.end(), b.begin(), b.end());
+    return all;
+}
+
+TEST(BatchQueue, HandsOverEverythingInPostingOrderInBoundedBatches) {
+    BatchRecorder recorder;
+    constexpr std::size_t kMax = 7;
+    std::vector<int> expected;
+    {
+        pipeline::BatchQueue<int> queue(kMax, [&](std::vector<int>& batch) { recorder.run(batch); });
+        for (int i = 0; i < 2000; ++i) {
+            queue.post(i);
+            expected.push_back(i);
+            if (i % 97 == 0) std::this_thread::sleep_for(1ms);  // let some batches be small
+        }
+        queue.stop();
+    }
+    const auto batches = recorder.batches();
+    EXPECT_EQ(flatten(batches), expected);
+    for (const auto& b : batches) {
+        EXPECT_FALSE(b.empty());
+        EXPECT_LE(b.size(), kMax);
+    }
+}
+
+TEST(BatchQueue, TakesWhatQueuedUpToTheLimitAndStopDrainsIt) {
+    BatchRecorder recorder;
+    recorder.hold_first();
+    pipeline::BatchQueue<int> queue(10, [&](std::vector<int>& batch) { recorder.run(batch); });
+    queue.post(0);
+    ASSERT_TRUE(recorder.wait_first());
+    for (int i = 1; i <= 25; ++i) queue.post(i);  // queue up behind the held batch
+    std::thread stopper([&] { queue.stop(); });   // stop() while 25 items wait: they still run
+    std::this_thread::sleep_for(50ms);
+    recorder.release();
+    stopper.join();
+
+    const auto batches = recorder.batches();
+    ASSERT_EQ(batches.size(), 4U);
+    EXPECT_EQ(batches[0], std::vector<int>{0});
+    EXPECT_EQ(batches[1].size(), 10U);  // everything queued, up to the limit
+    EXPECT_EQ(batches[2].size(), 10U);
+    EXPECT_EQ(batches[3].size(), 5U);
+    std::vector<int> expected(26);
+    for (int i = 0; i < 26; ++i) expected[static_cast<std::size_t>(i)] = i;
+    EXPECT_EQ(flatten(batches), expected);
+}
+
+TEST(BatchQueue, ZeroLimitMeansOneAtATime) {
+    BatchRecorder recorder;
+    recorder.hold_first();
+    pipeline::BatchQueue<int> queue(0, [&](std::vector<int>& batch) { recorder.run(batch); });
+    queue.post(1);
+    ASSERT_TRUE(recorder.wait_first());
+    queue.post(2);
+    queue.post(3);
+    recorder.release();
+    queue.stop();
+    EXPECT_EQ(recorder.batches(), (std::vector<std::vector<int>>{{1}, {2}, {3}}));
+}
+
+// --- processor batches and dispatcher lanes, with the real content --------------------------------
+
+class HandlingTest : public ::testing::Test {
+protected:
+    static void SetUpTestSuite() {
+        auto loaded = pgibot::messages::load_content(PGIBOT_CONTENT_DIR);
+        for (const auto& p : loaded.problems) ADD_FAILURE() << p.file << ":" << p.line << ": " << p.message;
+        content_ = loaded.content;
+    }
+    static void TearDownTestSuite() { content_.reset(); }
+
+    void SetUp() override {
+        ASSERT_NE(content_, nullptr) << "messages/content did not load";
+        store::SqliteOptions o;
+        o.path = (dir_.path() / "h.db").string();
+        o.synchronous_full = false;
+        sqlite_ = store::open_sqlite(o);
+        store_ = std::make_unique<pgibot::test::WrappingStore>(*sqlite_);
+        holder_ = std::make_unique<pipeline::ContentHolder>(content_);
+        processor_ = std::make_unique<pipeline::Processor>(
+            *store_, *holder_, pgibot::handlers::Settings{}, nullptr,
+            [](const pgibot::tipoff::Report& r, std::int64_t now) {
+                store::NewTipoff t;
+                t.report = r;
+                t.created_ms = now;
+                return t;
+            });
+    }
+
+    std::string greeting() const { return content_->catalogue->text("conv.greeting"); }
+
+    pgibot::Event message(const std::string& user, const std::string& text) {
+        pgibot::Event e;
+        e.platform = Platform::facebook;
+        e.kind = pgibot::EventKind::message;
+        e.page_id = "page";
+        e.user_id = user;
+        e.text = text;
+        e.timestamp_ms = now_ += 1000;
+        e.source_type = "messaging.message";
+        e.dedup_key = "mid." + std::to_string(++serial_);
+        return e;
+    }
+    pgibot::Event of_kind(const std::string& user, pgibot::EventKind kind) {
+        pgibot::Event e = message(user, "");
+        e.kind = kind;
+        return e;
+    }
+    pgibot::Event timer(const std::string& user) {
+        pgibot::Event e = of_kind(user, pgibot::EventKind::timer);
+        e.source_type = "timer.test";
+        e.dedup_key.clear();
+        return e;
+    }
+    // Stores the events in the inbox; returns their row ids in the same order.
+    std::vector<std::int64_t> to_inbox(const std::vector<pgibot::Event>& events) {
+        std::vector<store::Store::IncomingEvent> incoming;
+        for (const auto& e : events) incoming.push_back({e.dedup_key, e.user_key(), pgibot::event_to_json(e), "t"});
+        EXPECT_EQ(store_->commit_events(incoming), events.size());
+        std::vector<std::int64_t> ids;
+        for (const auto& row : store_->pending_inbox(last_row_, 1000)) ids.push_back(row.id);
+        EXPECT_EQ(ids.size(), events.size());
+        if (!ids.empty()) last_row_ = ids.back();
+        return ids;
+    }
+    std::vector<pipeline::Processor::Item> items(const std::vector<pgibot::Event>& events,
+                                                 const std::vector<std::int64_t>& ids) {
+        std::vector<pipeline::Processor::Item> out;
+        for (std::size_t i = 0; i < events.size(); ++i) out.push_back({&events[i], ids[i], "t" + std::to_string(i)});
+        return out;
+    }
+    bool greeted_in(const pipeline::ProcessOutcome& o) const {
+        return std::any_of(o.replies.begin(), o.replies.end(),
+                           [this](const pgibot::OutMessage& m) { return m.text == greeting(); });
+    }
+    std::vector<std::int64_t> pending_ids() {
+        std::vector<std::int64_t> ids;
+        for (const auto& row : store_->pending_inbox(0, 1000)) ids.push_back(row.id);
+        return ids;
+    }
+    static bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s) {
+        const auto deadline = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (condition()) return true;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            std::this_thread::sleep_for(10ms);
+        }
+    }
+
+    static std::shared_ptr<const pgibot::messages::Content> content_;
+    pgibot::test::TempDir dir_;
+    std::unique_ptr<store::Store> sqlite_;
+    std::unique_ptr<pgibot::test::WrappingStore> store_;
+    std::unique_ptr<pipeline::ContentHolder> holder_;
+    std::unique_ptr<pipeline::Processor> processor_;
+    std::int64_t now_ = 1'764'400'000'000;
+    int serial_ = 0;
+    std::int64_t last_row_ = 0;
+};
+
+std::shared_ptr<const pgibot::messages::Content> HandlingTest::content_;
+
+TEST_F(HandlingTest, BatchSeesEachUsersEarlierEventsAndCommitsOnce) {
+    const std::vector<pgibot::Event> events = {message("a", "Xin chào"), message("b", "Xin chào"),
+                                               message("a", "Xin chào"), message("a", "PGI là gì?")};
+    const auto ids = to_inbox(events);
+    ASSERT_EQ(ids.size(), 4U);
+    const auto outcomes = processor_->process_batch(items(events, ids), now_);
+    ASSERT_EQ(outcomes.size(), 4U);
+    for (const auto& o : outcomes) {
+        EXPECT_TRUE(o.handled);
+        EXPECT_FALSE(o.replies.empty());
+    }
+    // Only each user's first message gets the greeting: a's later ones saw the state the first left.
+    EXPECT_EQ(outcomes[0].replies.at(0).text, greeting());
+    EXPECT_EQ(outcomes[1].replies.at(0).text, greeting());
+    EXPECT_FALSE(greeted_in(outcomes[2]));
+    EXPECT_FALSE(greeted_in(outcomes[3]));
+
+    // One transaction for the whole batch, in handling order.
+    const auto calls = store_->calls();
+    ASSERT_EQ(calls.size(), 1U);
+    EXPECT_TRUE(calls[0].batch);
+    EXPECT_EQ(calls[0].inbox_ids, ids);
+    EXPECT_TRUE(pending_ids().empty());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        EXPECT_EQ(store_->outbox_for_inbox(ids[i]).size(), outcomes[i].replies.size()) << i;
+    }
+    const auto a = pgibot::state_from_json(store_->load_state(events[0].user_key()).value_or(""));
+    EXPECT_TRUE(a.greeted);
+    EXPECT_EQ(a.last_inbound_ms, events[3].timestamp_ms);
+    EXPECT_EQ(a.first_seen_ms, events[0].timestamp_ms);
+    EXPECT_TRUE(pgibot::state_from_json(store_->load_state(events[1].user_key()).value_or("")).greeted);
+
+    // The next batch starts from what was committed: no greeting again.
+    const std::vector<pgibot::Event> later = {message("b", "Xin chào")};
+    const auto later_ids = to_inbox(later);
+    const auto again = processor_->process_batch(items(later, later_ids), now_);
+    ASSERT_EQ(again.size(), 1U);
+    EXPECT_TRUE(again[0].handled);
+    EXPECT_FALSE(greeted_in(again[0]));
+}
+
+TEST_F(HandlingTest, BatchMarksStatesItLeavesAsTheyWereUnchanged) {
+    const std::vector<pgibot::Event> events = {message("a", "Xin chào"), of_kind("a", pgibot::EventKind::read),
+                                               of_kind("a", pgibot::EventKind::delivery), message("a", "Xin chào")};
+    const auto ids = to_inbox(events);
+    const auto outcomes = processor_->process_batch(items(events, ids), now_);
+    ASSERT_EQ(outcomes.size(), 4U);
+    EXPECT_TRUE(outcomes[1].replies.empty());
+    EXPECT_TRUE(outcomes[2].replies.empty());
+    const auto calls = store_->calls();
+    ASSERT_EQ(calls.size(), 1U);
+    EXPECT_EQ(calls[0].state_changed, (std::vector<bool>{true, false, false, true}));
+    EXPECT_TRUE(pending_ids().empty());  // receipts' rows are handled all the same
+
+    // Alone, against the stored state, too.
+    const auto stored = store_->load_state(events[0].user_key());
+    const std::vector<pgibot::Event> receipt = {of_kind("a", pgibot::EventKind::read)};
+    const auto receipt_ids = to_inbox(receipt);
+    const auto alone = processor_->process_batch(items(receipt, receipt_ids), now_);
+    ASSERT_EQ(alone.size(), 1U);
+    EXPECT_TRUE(alone[0].handled);
+    ASSERT_EQ(store_->calls().size(), 2U);
+    EXPECT_EQ(store_->calls()[1].state_changed, std::vector<bool>{false});
+    EXPECT_EQ(store_->load_state(events[0].user_key()), stored);
+    EXPECT_TRUE(pending_ids().empty());
+}
+
+TEST_F(HandlingTest, RowHandledElsewhereIsSkippedAndTheRestIsRedoneOneByOne) {
+    const std::vector<pgibot::Event> events = {message("a", "Xin chào"), message("b", "Xin chào"),
+                                               message("a", "PGI là gì?")};
+    const auto ids = to_inbox(events);
+    // Another worker decided b's row first.
+    store::DecisionCommit elsewhere;
+    elsewhere.inbox_id = ids[1];
+    elsewhere.user_key = events[1].user_key();
+    elsewhere.state_json = R"({"greeted":true,"first_seen_ms":7})";
+    sqlite_->commit_decision(elsewhere);
+
+    const auto outcomes = processor_->process_batch(items(events, ids), now_);
+    ASSERT_EQ(outcomes.size(), 3U);
+    EXPECT_TRUE(outcomes[0].handled);
+    EXPECT_FALSE(outcomes[1].handled);
+    EXPECT_TRUE(outcomes[2].handled);
+    EXPECT_EQ(outcomes[0].replies.at(0).text, greeting());
+    EXPECT_FALSE(outcomes[2].replies.empty());
+    EXPECT_FALSE(greeted_in(outcomes[2])) << "the redo re-reads the state a's first event committed";
+
+    // The batch commit was refused whole, then each row went on its own.
+    const auto calls = store_->calls();
+    ASSERT_EQ(calls.size(), 4U);
+    EXPECT_TRUE(calls[0].batch);
+    EXPECT_TRUE(calls[0].threw);
+    for (std::size_t i = 1; i < 4; ++i) {
+        EXPECT_FALSE(calls[i].batch);
+        EXPECT_EQ(calls[i].inbox_ids, std::vector<std::int64_t>{ids[i - 1]});
+    }
+    EXPECT_TRUE(pending_ids().empty());
+    EXPECT_EQ(store_->outbox_for_inbox(ids[0]).size(), outcomes[0].replies.size());
+    EXPECT_TRUE(store_->outbox_for_inbox(ids[1]).empty());
+    EXPECT_EQ(store_->outbox_for_inbox(ids[2]).size(), outcomes[2].replies.size());
+    EXPECT_EQ(store_->load_state(events[1].user_key()), std::optional<std::string>(elsewhere.state_json));
+}
+
+TEST_F(HandlingTest, DispatcherRetriesAFailedBatchItemByItem) {
+    // The lane is held on a timer for another user until all three rows are queued behind it, so
+    // that they are handled as one batch; the middle row's decision cannot be committed.
+    const std::vector<pgibot::Event> events = {message("a", "Xin chào"), message("b", "Xin chào"),
+                                               message("c", "Xin chào")};
+    const auto ids = to_inbox(events);
+    store_->fail_if([bad = ids[1]](const store::DecisionCommit& c) { return c.inbox_id == bad; });
+    const auto gate_event = timer("gate");
+    store_->gate(gate_event.user_key());
+
+    std::atomic<int> outbox_signals{0};
+    pipeline::DispatcherHooks hooks;
+    hooks.on_outbox = [&] { ++outbox_signals; };
+    pipeline::Dispatcher dispatcher(*store_, *processor_, 1, hooks);
+    std::atomic<int> gate_done{-1};
+    dispatcher.submit(gate_event, [&](bool ok) { gate_done = ok ? 1 : 0; });
+    ASSERT_TRUE(eventually([&] { return store_->gate_entered(); }));
+    dispatcher.start();
+    dispatcher.notify();
+    const bool queued = eventually([&] { return dispatcher.in_flight() == 4; });
+    store_->release_gate();
+    ASSERT_TRUE(queued) << "in flight: " << dispatcher.in_flight();
+
+    ASSERT_TRUE(eventually([&] { return dispatcher.in_flight() == 0; }));
+    dispatcher.stop();
+
+    EXPECT_EQ(gate_done.load(), 1);
+    EXPECT_EQ(pending_ids(), std::vector<std::int64_t>{ids[1]}) << "only the failing row stays unhandled";
+    EXPECT_FALSE(store_->outbox_for_inbox(ids[0]).empty());
+    EXPECT_TRUE(store_->outbox_for_inbox(ids[1]).empty());
+    EXPECT_FALSE(store_->outbox_for_inbox(ids[2]).empty());
+    EXPECT_TRUE(store_->load_state(events[0].user_key()).has_value());
+    EXPECT_FALSE(store_->load_state(events[1].user_key()).has_value());
+    EXPECT_TRUE(store_->load_state(events[2].user_key()).has_value());
+    EXPECT_GE(outbox_signals.load(), 1);
+
+    // The three rows did meet in one batch, which failed whole before the retries.
+    const auto calls = store_->calls();
+    const auto batch = std::find_if(calls.begin(), calls.end(), [&](const auto& c) { return c.inbox_ids == ids; });
+    ASSERT_NE(batch, calls.end()) << "the rows were never handled as one batch";
+    EXPECT_TRUE(batch->threw);
+    int alone_ok = 0;
+    for (const auto& c : calls) {
+        if (c.inbox_ids.size() == 1 && (c.inbox_ids[0] == ids[0] || c.inbox_ids[0] == ids[2]) && !c.threw) ++alone_ok;
+    }
+    EXPECT_EQ(alone_ok, 2);
+}
+
+TEST_F(HandlingTest, DispatcherReportsEachTimersOwnOutcomeAfterAFailedBatch) {
+    const auto bad = timer("t-bad");
+    const auto good = timer("t-good");
+    const std::vector<pgibot::Event> rows = {message("a", "Xin chào")};
+    const auto ids = to_inbox(rows);
+    store_->fail_if([key = bad.user_key()](const store::DecisionCommit& c) { return c.user_key == key; });
+    const auto gate_event = timer("gate");
+    store_->gate(gate_event.user_key());
+
+    pipeline::Dispatcher dispatcher(*store_, *processor_, 1, {});
+    std::mutex m;
+    std::map<std::string, std::vector<bool>> done;
+    auto record = [&](const std::string& name) {
+        return [&, name](bool ok) {
+            std::lock_guard lock(m);
+            done[name].push_back(ok);
+        };
+    };
+    dispatcher.submit(gate_event, record("gate"));
+    ASSERT_TRUE(eventually([&] { return store_->gate_entered(); }));
+    dispatcher.submit(bad, record("bad"));
+    dispatcher.submit(good, record("good"));
+    dispatcher.start();
+    dispatcher.notify();
+    const bool queued = eventually([&] { return dispatcher.in_flight() == 4; });
+    store_->release_gate();
+    ASSERT_TRUE(queued) << "in flight: " << dispatcher.in_flight();
+    ASSERT_TRUE(eventually([&] { return dispatcher.in_flight() == 0; }));
+    dispatcher.stop();
+
+    std::lock_guard lock(m);
+    EXPECT_EQ(done["gate"], std::vector<bool>{true});
+    EXPECT_EQ(done["bad"], std::vector<bool>{false}) << "told once, and that it failed";
+    EXPECT_EQ(done["good"], std::vector<bool>{true}) << "told once, and that it went through";
+    EXPECT_FALSE(store_->load_state(bad.user_key()).has_value());
+    EXPECT_TRUE(store_->load_state(good.user_key()).has_value());
+    EXPECT_TRUE(pending_ids().empty());
+    EXPECT_FALSE(store_->outbox_for_inbox(ids[0]).empty());
+}
+
+TEST_F(HandlingTest, DispatcherHandlesBatchesThatCommit) {
+    // No failure: everything queued behind the gate is committed in one go.
+    std::vector<pgibot::Event> events;
+    for (int i = 0; i < 10; ++i) events.push_back(message(i % 2 == 0 ? "a" : "b", "Xin chào"));
+    const auto ids = to_inbox(events);
+    const auto gate_event = timer("gate");
+    store_->gate(gate_event.user_key());
+    std::atomic<int> handled{0};
+    pipeline::DispatcherHooks hooks;
+    hooks.on_handled = [&](const pgibot::Event&, double seconds) {
+        EXPECT_GE(seconds, 0.0);
+        ++handled;
+    };
+    pipeline::Dispatcher dispatcher(*store_, *processor_, 1, hooks);
+    dispatcher.submit(gate_event);
+    ASSERT_TRUE(eventually([&] { return store_->gate_entered(); }));
+    dispatcher.start();
+    dispatcher.notify();
+    const bool queued = eventually([&] { return dispatcher.in_flight() == 11; });
+    store_->release_gate();
+    ASSERT_TRUE(queued);
+    ASSERT_TRUE(eventually([&] { return dispatcher.in_flight() == 0; }));
+    dispatcher.stop();
+
+    EXPECT_EQ(handled.load(), 11);
+    EXPECT_TRUE(pending_ids().empty());
+    const auto calls = store_->calls();
+    ASSERT_EQ(calls.size(), 2U);  // the gate's timer, then the ten rows together
+    EXPECT_EQ(calls[1].inbox_ids, ids);
+    // Each user greeted once, in the order their events arrived.
+    int greetings = 0;
+    for (const auto id : ids) {
+        for (const auto& row : store_->outbox_for_inbox(id)) {
+            if (pgibot::out_message_from_json(row.message_json).value_or(pgibot::OutMessage{}).text == greeting()) {
+                ++greetings;
+            }
+        }
+    }
+    EXPECT_EQ(greetings, 2);
 }
 
 }  // namespace

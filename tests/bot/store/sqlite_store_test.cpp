@@ -260,6 +260,167 @@ TEST_F(SqliteStoreTest, FailedDecisionLeavesNothingBehind) {
     EXPECT_EQ(store->outbox_for_inbox(inbox_id).at(0).body, "Mã LS-2507-0001");
 }
 
+// --- decisions in batches -------------------------------------------------------------------------
+
+TEST_F(SqliteStoreTest, DecisionBatchCommitsInOrderAndReturnsCodesPerDecision) {
+    auto store = open();
+    const auto r1 = inbox_row(*store, "m1", "zalo:oa1:u1");
+    const auto r2 = inbox_row(*store, "m2", "zalo:oa1:u1");
+    const auto r3 = inbox_row(*store, "m3", "zalo:oa1:u2");
+    const auto reserved = store->reserve_tipoff_code(kJuly2025);
+    ASSERT_EQ(reserved, "LS-2507-0001");
+
+    auto d1 = decision(r1, "zalo:oa1:u1", R"({"n":1})");
+    d1.tipoffs = {new_tipoff(kJuly2025), new_tipoff(kJuly2025)};
+    d1.outbox = {reply("u1", "first {ref_code}")};
+    auto d2 = decision(r2, "zalo:oa1:u1", R"({"n":2})");  // the same user again: the later state wins
+    d2.outbox = {reply("u1", "second")};
+    auto d3 = decision(r3, "zalo:oa1:u2", R"({"n":3})");
+    d3.tipoffs = {new_tipoff(kJuly2025)};
+    d3.tipoffs[0].code = reserved;
+    d3.outbox = {reply("u2", "third {ref_code}")};
+
+    const auto codes = store->commit_decisions({d1, d2, d3});
+    ASSERT_EQ(codes.size(), 3U);
+    EXPECT_EQ(codes[0], (std::vector<std::string>{"LS-2507-0002", "LS-2507-0003"}));
+    EXPECT_TRUE(codes[1].empty());
+    EXPECT_EQ(codes[2], std::vector<std::string>{"LS-2507-0001"});
+
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+    EXPECT_EQ(store->load_state("zalo:oa1:u1"), std::optional<std::string>(R"({"n":2})"));
+    EXPECT_EQ(store->load_state("zalo:oa1:u2"), std::optional<std::string>(R"({"n":3})"));
+    // Each decision's replies quote its own (last) code.
+    EXPECT_EQ(store->outbox_for_inbox(r1).at(0).body, "first LS-2507-0003");
+    EXPECT_EQ(store->outbox_for_inbox(r2).at(0).body, "second");
+    EXPECT_EQ(store->outbox_for_inbox(r3).at(0).body, "third LS-2507-0001");
+    EXPECT_EQ(store->list_tipoffs({}).size(), 3U);
+    ASSERT_TRUE(store->tipoff_by_code("LS-2507-0001"));
+
+    EXPECT_TRUE(store->commit_decisions({}).empty());
+}
+
+TEST_F(SqliteStoreTest, DecisionBatchWithAHandledRowWritesNothing) {
+    auto store = open();
+    store->commit_decision(decision(0, "zalo:oa1:u1", R"({"n":0})"));
+    const auto r1 = inbox_row(*store, "m1", "zalo:oa1:u1");
+    const auto r2 = inbox_row(*store, "m2", "zalo:oa1:u2");
+    const auto r3 = inbox_row(*store, "m3", "zalo:oa1:u3");
+    store->commit_decision(decision(r3, "zalo:oa1:u3", R"({"other":"worker"})"));  // handled elsewhere first
+
+    auto d1 = decision(r1, "zalo:oa1:u1", R"({"n":1})");
+    d1.outbox = {reply("u1", "one {ref_code}")};
+    d1.tipoffs = {new_tipoff(kJuly2025)};
+    d1.unmatched = {Unmatched{Platform::zalo, "?", 1}};
+    auto d2 = decision(r2, "zalo:oa1:u2", R"({"n":2})");
+    d2.outbox = {reply("u2", "two")};
+    auto d3 = decision(r3, "zalo:oa1:u3", R"({"n":3})");  // last: the writes before it must roll back
+    d3.outbox = {reply("u3", "three")};
+    EXPECT_THROW(store->commit_decisions({d1, d2, d3}), InboxAlreadyHandled);
+
+    const auto pending = store->pending_inbox(0, 10);
+    ASSERT_EQ(pending.size(), 2U);
+    EXPECT_EQ(pending[0].id, r1);
+    EXPECT_EQ(pending[1].id, r2);
+    EXPECT_EQ(store->load_state("zalo:oa1:u1"), std::optional<std::string>(R"({"n":0})"));
+    EXPECT_FALSE(store->load_state("zalo:oa1:u2"));
+    EXPECT_EQ(store->load_state("zalo:oa1:u3"), std::optional<std::string>(R"({"other":"worker"})"));
+    EXPECT_TRUE(store->outbox_for_inbox(r1).empty());
+    EXPECT_TRUE(store->outbox_for_inbox(r2).empty());
+    EXPECT_TRUE(store->outbox_for_inbox(r3).empty());
+    EXPECT_TRUE(store->list_tipoffs({}).empty());
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox"), 0);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM unmatched_questions"), 0);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM tipoff_sequences"), 0);
+
+    // Without the handled row, the rest goes through.
+    const auto codes = store->commit_decisions({d1, d2});
+    ASSERT_EQ(codes.size(), 2U);
+    EXPECT_EQ(codes[0], std::vector<std::string>{"LS-2507-0001"});
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+    EXPECT_EQ(store->outbox_for_inbox(r1).at(0).body, "one LS-2507-0001");
+    EXPECT_EQ(store->outbox_for_inbox(r2).size(), 1U);
+}
+
+TEST_F(SqliteStoreTest, DecisionBatchWithAnUnknownRowWritesNothing) {
+    auto store = open();
+    const auto r1 = inbox_row(*store, "m1", "zalo:oa1:u1");
+    auto d1 = decision(r1, "zalo:oa1:u1", R"({"n":1})");
+    d1.outbox = {reply("u1", "one")};
+    EXPECT_THROW(store->commit_decisions({d1, decision(987654, "zalo:oa1:u2")}), StoreError);
+    EXPECT_EQ(store->pending_inbox(0, 10).size(), 1U);
+    EXPECT_FALSE(store->load_state("zalo:oa1:u1"));
+    EXPECT_TRUE(store->outbox_for_inbox(r1).empty());
+}
+
+TEST_F(SqliteStoreTest, UnchangedStateIsNotRewrittenButTheRowIsHandled) {
+    auto store = open();
+    store->commit_decision(decision(0, "facebook:p1:u1", R"({"n":1})"));
+    RawDb raw(db_.path());
+    raw.exec("UPDATE conversations SET updated_ms = 42 WHERE user_key = 'facebook:p1:u1'");
+    const auto inbox_id = inbox_row(*store, "read.1", "facebook:p1:u1");
+
+    auto unchanged = decision(inbox_id, "facebook:p1:u1", R"({"n":2})");
+    unchanged.state_changed = false;
+    unchanged.outbox = {reply("u1", "still recorded")};
+    EXPECT_TRUE(store->commit_decision(unchanged).empty());
+
+    EXPECT_EQ(store->load_state("facebook:p1:u1"), std::optional<std::string>(R"({"n":1})"));
+    EXPECT_EQ(raw.number("SELECT updated_ms FROM conversations WHERE user_key = 'facebook:p1:u1'"), 42);
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+    EXPECT_EQ(store->inbox_depth(), 0U);
+    EXPECT_EQ(store->outbox_for_inbox(inbox_id).size(), 1U);
+
+    // The same in a batch, next to a decision that does change its user's state.
+    const auto r2 = inbox_row(*store, "read.2", "facebook:p1:u1");
+    const auto r3 = inbox_row(*store, "m.3", "facebook:p1:u2");
+    auto again = decision(r2, "facebook:p1:u1", R"({"n":3})");
+    again.state_changed = false;
+    store->commit_decisions({again, decision(r3, "facebook:p1:u2", R"({"n":4})")});
+    EXPECT_EQ(store->load_state("facebook:p1:u1"), std::optional<std::string>(R"({"n":1})"));
+    EXPECT_EQ(store->load_state("facebook:p1:u2"), std::optional<std::string>(R"({"n":4})"));
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+
+    // A new user whose decision says "unchanged" gets no conversation row at all.
+    const auto r4 = inbox_row(*store, "read.4", "facebook:p1:u9");
+    auto fresh = decision(r4, "facebook:p1:u9", "{}");
+    fresh.state_changed = false;
+    store->commit_decision(fresh);
+    EXPECT_FALSE(store->load_state("facebook:p1:u9"));
+    EXPECT_TRUE(store->pending_inbox(0, 10).empty());
+}
+
+TEST_F(SqliteStoreTest, EventsStoredHandledAreDeduplicatedButNeverPending) {
+    auto store = open();
+    auto receipt = incoming("read.1");
+    receipt.handled = true;
+    auto echo = incoming("echo.1");
+    echo.handled = true;
+    EXPECT_EQ(store->commit_events({receipt, incoming("m.1"), echo}), 3U);
+
+    const auto pending = store->pending_inbox(0, 10);
+    ASSERT_EQ(pending.size(), 1U);
+    EXPECT_EQ(store->inbox_depth(), 1U);
+    RawDb raw(db_.path());
+    EXPECT_EQ(pending[0].id, raw.number("SELECT id FROM inbox WHERE dedup_key = 'm.1'"));
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 3);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox WHERE handled_ms IS NOT NULL"), 2);
+
+    // Redelivered: dropped like any known event, handled or not.
+    EXPECT_EQ(store->commit_events({receipt}), 0U);
+    EXPECT_EQ(store->commit_events({incoming("read.1")}), 0U);
+    EXPECT_EQ(store->commit_event_batches({{echo}, {incoming("echo.1"), receipt}}), (std::vector<std::size_t>{0, 0}));
+    auto later = incoming("read.2");
+    later.handled = true;
+    EXPECT_EQ(store->commit_event_batches({{later, incoming("m.2")}}), std::vector<std::size_t>{2});
+    EXPECT_EQ(store->pending_inbox(0, 10).size(), 2U);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 5);
+
+    // A decision for a row stored handled is refused like any second decision.
+    const auto receipt_id = raw.number("SELECT id FROM inbox WHERE dedup_key = 'read.1'");
+    EXPECT_THROW(store->commit_decision(decision(receipt_id, "facebook:p1:u1")), InboxAlreadyHandled);
+}
+
 TEST_F(SqliteStoreTest, IdleDialogUsers) {
     auto store = open();
     store->commit_decision(decision(0, "a", R"({"dialog":"{\"step\":\"kind\"}"})"));

@@ -1,0 +1,194 @@
+// WAL checkpoints on their own thread (store/sqlite/checkpointer): committing connections report the
+// log's length, the checkpointer copies it into the database file once it is long enough. Every wait
+// polls with a generous deadline; nothing here asserts how fast the background thread is.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "bot/store/sqlite/checkpointer.hpp"
+#include "bot/store/sqlite/connection.hpp"
+#include "bot/store/store.hpp"
+#include "tests/bot/store/temp_db.hpp"
+
+namespace pgibot::store {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::RawDb;
+using testing::TempDb;
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (condition()) return true;
+        if (std::chrono::steady_clock::now() >= deadline) return false;
+        std::this_thread::sleep_for(20ms);
+    }
+}
+
+// Rows of `table` in the database FILE alone, without its write-ahead log: a copy of the main file
+// is opened on its own, so it shows only what checkpoints have copied there. nullopt while the copy
+// cannot be read (taken in the middle of a checkpoint).
+std::optional<long long> rows_in_main_file(const std::string& db_path, const std::string& table) {
+    const std::filesystem::path source(db_path);
+    const auto copy_dir = source.parent_path() / "main-file-copy";
+    std::error_code ec;
+    std::filesystem::remove_all(copy_dir, ec);
+    std::filesystem::create_directories(copy_dir, ec);
+    const auto copy = copy_dir / "copy.db";
+    if (!std::filesystem::copy_file(source, copy, std::filesystem::copy_options::overwrite_existing, ec) || ec) {
+        return std::nullopt;
+    }
+    try {
+        RawDb raw(copy.string());
+        return raw.number("SELECT COUNT(*) FROM " + table);
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+// Passes the frame counts on to the checkpointer and remembers the last one.
+class RecordingObserver final : public sqlite::WalObserver {
+public:
+    explicit RecordingObserver(sqlite::WalObserver& inner) : inner_(inner) {}
+    void wal_frames(int frames) override {
+        last_.store(frames);
+        int seen = max_.load();
+        while (frames > seen && !max_.compare_exchange_weak(seen, frames)) {
+        }
+        inner_.wal_frames(frames);
+    }
+    [[nodiscard]] int last() const { return last_.load(); }
+    [[nodiscard]] int max() const { return max_.load(); }
+
+private:
+    sqlite::WalObserver& inner_;
+    std::atomic<int> last_{0};
+    std::atomic<int> max_{0};
+};
+
+SqliteOptions options_for(const TempDb& db) {
+    SqliteOptions o;
+    o.path = db.path();
+    o.synchronous_full = false;
+    return o;
+}
+
+TEST(Checkpointer, CheckpointsOnceTheLogPassesTheThreshold) {
+    TempDb db;
+    const auto options = options_for(db);
+    constexpr int kThreshold = 200;
+    // No idle checkpoints during the test: only crossing the threshold wakes the thread.
+    sqlite::Checkpointer checkpointer(options, kThreshold, std::chrono::hours(1));
+    RecordingObserver observer(checkpointer);
+    sqlite::Connection connection(options, &observer);
+    connection.exec("CREATE TABLE t (x BLOB)");
+    for (int i = 0; i < 5; ++i) connection.exec("INSERT INTO t VALUES (randomblob(100))");
+    ASSERT_GT(observer.last(), 0) << "commits report the log's length";
+    ASSERT_LT(observer.last(), kThreshold);
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(checkpointer.checkpoints(), 0U) << "below the threshold nothing is checkpointed";
+    EXPECT_FALSE(rows_in_main_file(options.path, "t").value_or(0) > 0) << "rows reached the file unasked";
+
+    // Rows of ~2 KiB (a frame or more per commit), until the commit that crosses the threshold.
+    long long rows = 5;
+    while (observer.max() < kThreshold) {
+        connection.exec("INSERT INTO t VALUES (randomblob(2000))");
+        ++rows;
+        ASSERT_LT(rows, 5000) << "the log does not grow";
+    }
+    ASSERT_TRUE(eventually([&] { return checkpointer.checkpoints() > 0; })) << "no checkpoint ran";
+    // Nothing was committed after the crossing: that checkpoint copied every row into the file.
+    EXPECT_TRUE(eventually([&] { return rows_in_main_file(options.path, "t") == std::optional<long long>(rows); }))
+        << "the database file does not hold the " << rows << " committed rows";
+
+    // A log copied whole is started over by the next writer: the length reported is small again.
+    EXPECT_TRUE(eventually([&] {
+        connection.exec("INSERT INTO t VALUES (1)");
+        return observer.last() < 10;
+    })) << "the log was never started over (last length " << observer.last() << ")";
+}
+
+TEST(Checkpointer, IdleCheckpointCopiesEverythingCommitted) {
+    TempDb db;
+    const auto options = options_for(db);
+    sqlite::Checkpointer checkpointer(options, 1000000, 50ms);  // never by threshold: only when idle
+    RecordingObserver observer(checkpointer);
+    sqlite::Connection connection(options, &observer);
+    // One commit, so that no checkpoint can run while it is being written.
+    connection.exec("BEGIN");
+    connection.exec("CREATE TABLE t (x BLOB)");
+    for (int i = 0; i < 300; ++i) connection.exec("INSERT INTO t VALUES (randomblob(2000))");
+    connection.exec("COMMIT");
+    EXPECT_GT(observer.max(), 100) << "the commit appended to the log";
+
+    ASSERT_TRUE(eventually([&] { return checkpointer.checkpoints() > 0; }));
+    EXPECT_TRUE(eventually([&] { return rows_in_main_file(options.path, "t") == std::optional<long long>(300); }))
+        << "the database file does not hold every committed row";
+    EXPECT_TRUE(eventually([&] {
+        connection.exec("INSERT INTO t VALUES (1)");
+        return observer.last() < 10;
+    })) << "the log was never started over";
+}
+
+TEST(Checkpointer, ConnectionsWithAnObserverDoNotCheckpointThemselves) {
+    // SQLite's own automatic checkpoint (at 1000 frames, inside the commit) is replaced: with a
+    // checkpointer that never runs, the log only grows.
+    TempDb db;
+    const auto options = options_for(db);
+    sqlite::Checkpointer idle(options, 1000000, std::chrono::hours(1));
+    RecordingObserver observer(idle);
+    sqlite::Connection connection(options, &observer);
+    connection.exec("CREATE TABLE t (x BLOB)");
+    int previous = 0;
+    for (int i = 0; i < 1300; ++i) {
+        connection.exec("INSERT INTO t VALUES (randomblob(2000))");
+        ASSERT_GE(observer.last(), previous) << "the log was started over at commit " << i;
+        previous = observer.last();
+    }
+    EXPECT_GT(observer.last(), 1000);
+    EXPECT_EQ(idle.checkpoints(), 0U);
+    EXPECT_FALSE(rows_in_main_file(options.path, "t").value_or(0) > 0);
+}
+
+TEST(Checkpointer, TheStoreKeepsItsLogCheckpointed) {
+    TempDb db;
+    auto store = open_sqlite(options_for(db));
+    const std::string body(1500, 'x');
+    long long committed = 0;
+    auto commit_one = [&] {
+        ASSERT_EQ(store->commit_events({Store::IncomingEvent{"k" + std::to_string(committed), "facebook:p1:u1",
+                                                             R"({"kind":"message","text":")" + body + "\"}",
+                                                             "trace"}}),
+                  1U);
+        ++committed;
+    };
+    // Each commit adds a few frames: far past the store's threshold of 1000 frames.
+    for (int i = 0; i < 1200; ++i) {
+        commit_one();
+        if (::testing::Test::HasFatalFailure()) return;
+    }
+    // Nothing here checkpoints (and the connections' own automatic checkpoint is off): the store's
+    // thread must copy the whole log into the database file once commits pause, including the
+    // frames of commits that landed while an earlier checkpoint was running.
+    const auto deadline = std::chrono::steady_clock::now() + 30s;
+    bool copied = false;
+    while (!copied && std::chrono::steady_clock::now() < deadline) {
+        copied = rows_in_main_file(db.path(), "inbox") == std::optional<long long>(committed);
+        std::this_thread::sleep_for(20ms);
+    }
+    EXPECT_TRUE(copied) << "the database file holds " << rows_in_main_file(db.path(), "inbox").value_or(-1)
+                        << " of " << committed << " events";
+    EXPECT_EQ(store->inbox_depth(), static_cast<std::size_t>(committed));
+    RawDb fresh(db.path());
+    EXPECT_EQ(fresh.number("SELECT COUNT(*) FROM inbox"), committed);
+}
+
+}  // namespace
+}  // namespace pgibot::store
