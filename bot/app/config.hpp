@@ -60,6 +60,7 @@ struct PipelineConfig {
     int retry_base_ms = 1000;
     int retry_max_ms = 300000;
     int commit_batch_max = 512;
+    int background_nice = 5;
 };
 
 struct ConversationConfig {

@@ -199,6 +199,7 @@ int run_serve(const std::string& config_file) {
 
     pipeline::SenderOptions sender_options;
     sender_options.threads = config.pipeline.senders;
+    sender_options.nice = config.pipeline.background_nice;
     sender_options.rate_per_second = config.pipeline.send_rate_per_second;
     sender_options.retry.max_attempts = config.pipeline.max_attempts;
     sender_options.retry.base = std::chrono::milliseconds(config.pipeline.retry_base_ms);
@@ -235,7 +236,8 @@ int run_serve(const std::string& config_file) {
         for (const auto& code : codes) forward_queue->enqueue(code, wall_ms());
     };
     dispatch_hooks.on_handled = [&telemetry](const Event&, double seconds) { telemetry.handled(seconds); };
-    pipeline::Dispatcher dispatcher(*store, processor, config.pipeline.workers, dispatch_hooks);
+    pipeline::Dispatcher dispatcher(*store, processor, config.pipeline.workers, dispatch_hooks,
+                                    config.pipeline.background_nice);
     pipeline::Committer committer(*store, static_cast<std::size_t>(config.pipeline.commit_batch_max),
                                   [&dispatcher] { dispatcher.notify(); });
 

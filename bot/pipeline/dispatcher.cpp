@@ -18,10 +18,11 @@ constexpr std::size_t kPollBatch = 256;
 constexpr std::size_t kLaneBatch = 64;
 }  // namespace
 
-Dispatcher::Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks)
+Dispatcher::Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks, int nice)
     : store_(store), processor_(processor), hooks_(std::move(hooks)) {
     for (int i = 0; i < std::max(1, lanes); ++i) {
-        lanes_.push_back(std::make_unique<Lane>(kLaneBatch, [this](std::vector<LaneItem>& batch) { handle_batch(batch); }));
+        lanes_.push_back(std::make_unique<Lane>(
+            kLaneBatch, [this](std::vector<LaneItem>& batch) { handle_batch(batch); }, nice));
     }
 }
 

@@ -28,7 +28,8 @@ struct DispatcherHooks {
 
 class Dispatcher {
 public:
-    Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks);
+    // nice: the lanes' lower scheduling priority (0: as the I/O threads).
+    Dispatcher(store::Store& store, Processor& processor, int lanes, DispatcherHooks hooks, int nice = 0);
     ~Dispatcher();
     Dispatcher(const Dispatcher&) = delete;
     Dispatcher& operator=(const Dispatcher&) = delete;

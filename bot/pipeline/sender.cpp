@@ -19,8 +19,11 @@ Sender::~Sender() { stop(); }
 void Sender::set_channel(Platform platform, channels::Channel* channel) { channels_[platform] = channel; }
 
 void Sender::start() {
-    for (int i = 0; i < std::max(1, options_.threads); ++i) pool_.push_back(std::make_unique<WorkQueue>());
-    thread_ = std::thread([this] { loop(); });
+    for (int i = 0; i < std::max(1, options_.threads); ++i) pool_.push_back(std::make_unique<WorkQueue>(options_.nice));
+    thread_ = std::thread([this] {
+        lower_current_thread_priority(options_.nice);
+        loop();
+    });
 }
 
 void Sender::notify() {

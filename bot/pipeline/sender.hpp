@@ -25,6 +25,7 @@ namespace pgibot::pipeline {
 
 struct SenderOptions {
     int threads = 4;
+    int nice = 0;                 // the send threads' lower scheduling priority
     double rate_per_second = 20;  // per page
     RetryPolicy retry;
 };

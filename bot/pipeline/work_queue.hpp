@@ -9,13 +9,19 @@
 #include <thread>
 #include <vector>
 
+#include "bot/pipeline/thread_priority.hpp"
+
 namespace pgibot::pipeline {
 
 class WorkQueue {
 public:
     using Task = std::function<void()>;
 
-    WorkQueue() : thread_([this] { run(); }) {}
+    // nice > 0: the thread runs at that lower priority (thread_priority.hpp).
+    explicit WorkQueue(int nice = 0) : thread_([this, nice] {
+        lower_current_thread_priority(nice);
+        run();
+    }) {}
     ~WorkQueue() { stop(); }
     WorkQueue(const WorkQueue&) = delete;
     WorkQueue& operator=(const WorkQueue&) = delete;
@@ -77,8 +83,11 @@ class BatchQueue {
 public:
     using Run = std::function<void(std::vector<T>& batch)>;
 
-    BatchQueue(std::size_t max_batch, Run run)
-        : max_batch_(max_batch == 0 ? 1 : max_batch), run_(std::move(run)), thread_([this] { loop(); }) {}
+    BatchQueue(std::size_t max_batch, Run run, int nice = 0)
+        : max_batch_(max_batch == 0 ? 1 : max_batch), run_(std::move(run)), thread_([this, nice] {
+              lower_current_thread_priority(nice);
+              loop();
+          }) {}
     ~BatchQueue() { stop(); }
     BatchQueue(const BatchQueue&) = delete;
     BatchQueue& operator=(const BatchQueue&) = delete;

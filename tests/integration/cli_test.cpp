@@ -67,6 +67,17 @@ TEST(Cli, ConfigErrorsNameKeyAndLine) {
     EXPECT_NE(lout.find("server.listen"), std::string::npos) << lout;
 }
 
+TEST(Cli, BackgroundNiceOutOfRangeIsRefused) {
+    TempDir dir;
+    const auto path = dir.write_file("nice.toml", base_config(dir) + "[pipeline]\nbackground_nice = 25\n");
+    auto [code, out] = BotProcess::run({"config", "check", "--config", path.string()});
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("pipeline.background_nice"), std::string::npos) << out;
+    const auto ok = dir.write_file("nice-ok.toml", base_config(dir) + "[pipeline]\nbackground_nice = 0\n");
+    auto [ocode, oout] = BotProcess::run({"config", "check", "--config", ok.string()});
+    EXPECT_EQ(ocode, 0) << oout;
+}
+
 TEST(Cli, EnabledPlatformWithoutSecretsRefusesToStart) {
     TempDir dir;
     const auto path =

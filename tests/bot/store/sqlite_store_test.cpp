@@ -439,6 +439,31 @@ TEST_F(SqliteStoreTest, IdleDialogUsers) {
 
 // --- outbox -------------------------------------------------------------------------------------
 
+TEST_F(SqliteStoreTest, OutboxClaimsAndSendsInBatches) {
+    auto store = open();
+    auto commit = decision(0, "facebook:p1:a");
+    commit.outbox = {reply("a", "a1"), reply("a", "a2"), reply("b", "b1"), reply("c", "c1")};
+    store->commit_decision(commit);
+    const auto now = std::int64_t{1} << 60;
+    const auto due = store->due_outbox(now, 100);
+    ASSERT_EQ(due.size(), 3U);  // a1, b1, c1
+    // c1 is claimed elsewhere first: the batch claims the other two and leaves it out.
+    store->mark_sending(due[2].id);
+    const auto claimed = store->mark_sending_many({due[0].id, due[1].id, due[2].id});
+    EXPECT_EQ(claimed, (std::vector<std::int64_t>{due[0].id, due[1].id}));
+    EXPECT_TRUE(store->due_outbox(now, 100).empty());  // a2 waits for a1, everything else is sending
+    EXPECT_TRUE(store->mark_sending_many({due[0].id}).empty());  // no longer pending
+
+    store->mark_sent_many({{due[0].id, "mid.a1"}, {due[1].id, "mid.b1"}});
+    const auto next = store->due_outbox(now, 100);
+    ASSERT_EQ(next.size(), 1U);
+    EXPECT_EQ(next[0].body, "a2");  // a's next message is due once a1 is recorded as sent
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox WHERE state = 'sent' AND platform_message_id LIKE 'mid.%'"), 2);
+    EXPECT_EQ(raw.number("SELECT attempts FROM outbox WHERE platform_message_id = 'mid.b1'"), 1);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox WHERE state = 'sending'"), 1);  // c1
+}
+
 TEST_F(SqliteStoreTest, OutboxKeepsEachUsersOrder) {
     auto store = open();
     auto commit = decision(0, "facebook:p1:a");
