@@ -97,7 +97,7 @@ void Sender::loop() {
             continue;
         }
         bool throttled = false;
-        std::vector<store::OutboxItem> picked;
+        std::vector<std::pair<store::OutboxItem, channels::Channel*>> picked;
         std::vector<std::int64_t> ids;
         for (auto& item : due) {
             auto it = channels_.find(item.platform);
@@ -110,7 +110,7 @@ void Sender::loop() {
                 continue;
             }
             ids.push_back(item.id);
-            picked.push_back(std::move(item));
+            picked.emplace_back(std::move(item), it->second);
         }
         // Claimed together, in one transaction.
         std::vector<std::int64_t> claimed;
@@ -120,13 +120,12 @@ void Sender::loop() {
             spdlog::error("claiming {} outbox rows failed: {}", ids.size(), e.what());
         }
         std::size_t c = 0;
-        for (auto& item : picked) {
+        for (auto& [item, channel] : picked) {
             while (c < claimed.size() && claimed[c] < item.id) ++c;
             if (c >= claimed.size() || claimed[c] != item.id) continue;  // claimed elsewhere meanwhile
             ++in_flight_;
             auto& worker = *pool_[next_worker_++ % pool_.size()];
-            auto channel = channels_.at(item.platform);
-            worker.post([this, row = std::move(item), channel] {
+            worker.post([this, row = std::move(item), channel = channel] {
                 send_one(row, channel);
                 --in_flight_;
                 notify();  // the user's next message may now be due

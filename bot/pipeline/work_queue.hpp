@@ -1,6 +1,5 @@
 #pragma once
-// A FIFO of tasks run by one thread: the building block of the per-user ordered lanes and of the
-// sender pool. stop() runs what is already queued, then joins.
+// Queues run by one thread each: the per-user ordered lanes (BatchQueue) and the sender pool (WorkQueue).
 #include <algorithm>
 #include <condition_variable>
 #include <deque>
@@ -12,67 +11,6 @@
 #include "bot/pipeline/thread_priority.hpp"
 
 namespace pgibot::pipeline {
-
-class WorkQueue {
-public:
-    using Task = std::function<void()>;
-
-    // nice > 0: the thread runs at that lower priority (thread_priority.hpp).
-    explicit WorkQueue(int nice = 0) : thread_([this, nice] {
-        lower_current_thread_priority(nice);
-        run();
-    }) {}
-    ~WorkQueue() { stop(); }
-    WorkQueue(const WorkQueue&) = delete;
-    WorkQueue& operator=(const WorkQueue&) = delete;
-
-    void post(Task task) {
-        {
-            std::lock_guard lock(mutex_);
-            tasks_.push_back(std::move(task));
-        }
-        cv_.notify_one();
-    }
-
-    [[nodiscard]] std::size_t size() const {
-        std::lock_guard lock(mutex_);
-        return tasks_.size() + (busy_ ? 1 : 0);
-    }
-
-    void stop() {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
-        }
-        cv_.notify_one();
-        if (thread_.joinable()) thread_.join();
-    }
-
-private:
-    void run() {
-        for (;;) {
-            Task task;
-            {
-                std::unique_lock lock(mutex_);
-                cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-                if (tasks_.empty()) return;  // stopping and drained
-                task = std::move(tasks_.front());
-                tasks_.pop_front();
-                busy_ = true;
-            }
-            task();
-            std::lock_guard lock(mutex_);
-            busy_ = false;
-        }
-    }
-
-    mutable std::mutex mutex_;
-    std::condition_variable cv_;
-    std::deque<Task> tasks_;
-    bool busy_ = false;
-    bool stopping_ = false;
-    std::thread thread_;
-};
 
 // A FIFO of items run by one thread in batches: the thread takes everything queued (up to
 // `max_batch`) and hands it to `run` at once, so that work which commits to storage can commit a
@@ -134,6 +72,23 @@ private:
     std::deque<T> items_;
     bool stopping_ = false;
     std::thread thread_;  // last: started once everything above is ready
+};
+
+// A FIFO of tasks run one at a time by one thread: the sender's pool. stop() runs what is already
+// queued, then joins.
+class WorkQueue {
+public:
+    using Task = std::function<void()>;
+
+    // nice > 0: the thread runs at that lower priority (thread_priority.hpp).
+    explicit WorkQueue(int nice = 0)
+        : queue_(1, [](std::vector<Task>& batch) { for (auto& task : batch) task(); }, nice) {}
+
+    void post(Task task) { queue_.post(std::move(task)); }
+    void stop() { queue_.stop(); }
+
+private:
+    BatchQueue<Task> queue_;
 };
 
 }  // namespace pgibot::pipeline
