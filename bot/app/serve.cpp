@@ -27,13 +27,13 @@
 #include "bot/http/client.hpp"
 #include "bot/http/server.hpp"
 #include "bot/pipeline/committer.hpp"
-#include "handlers/handler.hpp"
 #include "bot/pipeline/dispatcher.hpp"
 #include "bot/pipeline/processor.hpp"
 #include "bot/pipeline/sender.hpp"
 #include "bot/pipeline/store_lookups.hpp"
 #include "bot/tipoffs/evidence.hpp"
 #include "bot/tipoffs/forwarder.hpp"
+#include "handlers/handler.hpp"
 
 namespace pgibot::app {
 namespace {

@@ -25,8 +25,9 @@ void substitute_code(std::string& text, const std::string& code) {
 }
 }  // namespace
 
-Processor::Prepared Processor::prepare(const Event& event, ConversationState state, const std::string& loaded_json,
-                                       std::int64_t inbox_id, const std::string& trace_id, std::int64_t now_ms) {
+Processor::Prepared Processor::prepare(const Event& event, const std::string& loaded_json, std::int64_t inbox_id,
+                                       const std::string& trace_id, std::int64_t now_ms) {
+    const ConversationState state = loaded_json.empty() ? ConversationState{} : state_from_json(loaded_json);
     const auto content = content_.get();
     handlers::Context ctx;
     ctx.now_ms = now_ms;
@@ -77,10 +78,7 @@ Processor::Prepared Processor::prepare(const Event& event, ConversationState sta
 
 ProcessOutcome Processor::process(const Event& event, std::int64_t inbox_id, const std::string& trace_id,
                                   std::int64_t now_ms) {
-    ConversationState state;
-    const auto loaded = store_.load_state(event.user_key());
-    if (loaded) state = state_from_json(*loaded);
-    auto p = prepare(event, std::move(state), loaded.value_or(std::string()), inbox_id, trace_id, now_ms);
+    auto p = prepare(event, store_.load_state(event.user_key()).value_or(std::string()), inbox_id, trace_id, now_ms);
     p.outcome.tipoff_codes = store_.commit_decision(p.commit);
     p.outcome.handled = true;
     return std::move(p.outcome);
@@ -97,8 +95,7 @@ std::vector<ProcessOutcome> Processor::process_batch(const std::vector<Item>& it
         if (it == states.end()) {
             it = states.emplace(key, store_.load_state(key).value_or(std::string())).first;
         }
-        ConversationState state = it->second.empty() ? ConversationState{} : state_from_json(it->second);
-        prepared.push_back(prepare(*item.event, std::move(state), it->second, item.inbox_id, item.trace_id, now_ms));
+        prepared.push_back(prepare(*item.event, it->second, item.inbox_id, item.trace_id, now_ms));
         it->second = prepared.back().commit.state_json;
     }
 

@@ -55,9 +55,10 @@ private:
         store::DecisionCommit commit;
         ProcessOutcome outcome;
     };
-    // Runs the handler and builds the commit; reserves tip-off codes.
-    Prepared prepare(const Event& event, ConversationState state, const std::string& loaded_json,
-                     std::int64_t inbox_id, const std::string& trace_id, std::int64_t now_ms);
+    // Runs the handler on the state stored as `loaded_json` ("" = a new user) and builds the commit;
+    // reserves tip-off codes.
+    Prepared prepare(const Event& event, const std::string& loaded_json, std::int64_t inbox_id,
+                     const std::string& trace_id, std::int64_t now_ms);
 
     store::Store& store_;
     const ContentHolder& content_;
