@@ -29,6 +29,7 @@ public:
 
     void access(const http::AccessRecord& r) {
         metrics_.http_request(r.path, r.status, r.seconds);
+        if (!spdlog::should_log(spdlog::level::info)) return;
         // The request line only: query strings can hold the verify token, bodies hold citizens' words.
         const std::string status = std::to_string(r.status);
         const std::string ms = std::to_string(static_cast<long long>(r.seconds * 1000.0 + 0.5));

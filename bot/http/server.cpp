@@ -1,29 +1,31 @@
-// The inbound HTTP(S) server. Layout follows Beast's server-flex example: a listener that accepts
-// each socket onto its own strand, one session per connection (plain or TLS, one template), a
-// fresh parser per request, and a deadline before every I/O step.
+// The inbound HTTP(S) server. One io_context per I/O thread; the listener deals accepted sockets to
+// them in turn, and a connection stays on its thread (so its handlers never race, without a strand).
+// One session per connection (plain or TLS, one template), Beast's parser fed by hand (a fresh one
+// per request, its body limit chosen by path once the header is in), a deadline on every step kept
+// by one lazily re-armed timer, and answers written as one status-and-fields buffer plus the body.
 //
 // Lifetimes: every async operation holds the session by shared_ptr, so a session lives exactly as
 // long as something is pending on it. Responders hold it only weakly, and post to it through
-// Core::post_to_session, which refuses once the io_context is about to go away.
+// Session::deliver, which refuses once the io_contexts are about to go away.
 #include "bot/http/server.hpp"
 #include "bot/http/target.hpp"
 
-#include <boost/asio/dispatch.hpp>
+#include <boost/asio/basic_waitable_timer.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
-#include <boost/beast/core.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
@@ -133,17 +135,27 @@ struct Core {
 
 // ---------------------------------------------------------------------------------------------
 
+// Each I/O thread runs its own io_context, and a connection lives on one of them for its whole life:
+// its handlers never run concurrently, with no strand to pay for (Asio's "io_context per thread").
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
+
+constexpr Clock::time_point kNever = Clock::time_point::max();
+
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
 public:
-    static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+    static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
 
     template <class... Args>
     Session(std::shared_ptr<Core> core, std::uint64_t id, Args&&... stream_args)
         : core_(std::move(core)),
           id_(id),
           stream_(std::forward<Args>(stream_args)...),
-          handler_timer_(stream_.get_executor()) {}
+          timer_(stream_.get_executor()),
+          step_(std::min({options().read_timeout, options().write_timeout, options().idle_timeout,
+                          options().handler_timeout})) {}
 
     ~Session() override { core_->remove_session(id_); }
 
@@ -151,8 +163,8 @@ public:
     Session& operator=(const Session&) = delete;
 
     void run() {
-        // The socket was accepted onto this connection's strand; get onto it before touching state.
-        net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::on_start, this->shared_from_this()));
+        // Accepted on the listener's thread: move onto this connection's own context first.
+        net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->on_start(); });
     }
 
     void on_server_stop() override {
@@ -161,7 +173,7 @@ public:
         });
     }
 
-    // From a Responder, any thread: hop onto the strand.
+    // From a Responder, any thread: hop onto the connection's thread.
     static void deliver(const std::shared_ptr<Core>& core, const std::weak_ptr<Session>& weak, std::uint64_t seq,
                         Response response) {
         std::lock_guard lock(core->posts_mutex);
@@ -172,19 +184,78 @@ public:
         if (!self) return;
         auto executor = self->stream_.get_executor();
         net::post(executor, [self = std::move(self), seq, response = std::move(response)]() mutable {
-            self->on_response(seq, std::move(response));
+            self->answer(seq, std::move(response));
         });
     }
 
 private:
     enum class State { handshake, idle, reading, handling, writing, closing };
 
-    beast::tcp_stream& lowest() { return beast::get_lowest_layer(stream_); }
+    auto& lowest() { return stream_.lowest_layer(); }
+    Socket& socket() {
+        if constexpr (kTls) {
+            return stream_.next_layer();
+        } else {
+            return stream_;
+        }
+    }
     const ServerOptions& options() const { return core_->options; }
+
+    // --- deadlines -----------------------------------------------------------------------------
+    // Every step (handshake, wait for a request, read it, handle it, write the answer) has a deadline.
+    // One timer per connection watches it lazily: it is armed at most `step_` (the shortest timeout)
+    // ahead, so a later step's deadline is never earlier than the pending wait and moving the deadline
+    // costs no timer operation. When the wait ends early, it re-arms for what is left.
+
+    void set_deadline(std::chrono::milliseconds timeout) {
+        const auto now = Clock::now();
+        deadline_ = now + timeout;
+        if (timer_at_ == kNever) arm(std::min(deadline_, now + step_));
+    }
+
+    void arm(Clock::time_point at) {
+        timer_at_ = at;
+        timer_.expires_at(at);
+        timer_.async_wait([self = this->shared_from_this()](beast::error_code ec) { self->on_timer(ec); });
+    }
+
+    void on_timer(beast::error_code ec) {
+        timer_at_ = kNever;
+        if (ec || state_ == State::closing || deadline_ == kNever) return;
+        const auto now = Clock::now();
+        if (now < deadline_) {
+            arm(std::min(deadline_, now + step_));
+            return;
+        }
+        deadline_ = kNever;
+        if (state_ == State::handling) {
+            spdlog::warn("http request_id={} {} {}: no response after {} ms, answering 503", request_id_, method_,
+                         path_, options().handler_timeout.count());
+            answer(seq_, Response::error(503, "timeout", "the request could not be handled in time"));
+            return;
+        }
+        // A slow or silent peer (or a stuck TLS shutdown): closing cancels its pending operation.
+        spdlog::debug("http conn={} deadline passed while {}", id_, state_name());
+        close_socket();
+    }
+
+    [[nodiscard]] const char* state_name() const {
+        switch (state_) {
+            case State::handshake: return "in the TLS handshake";
+            case State::idle: return "idle";
+            case State::reading: return "reading a request";
+            case State::handling: return "handling";
+            case State::writing: return "writing";
+            case State::closing: return "closing";
+        }
+        return "?";
+    }
+
+    // --- reading -------------------------------------------------------------------------------
 
     void on_start() {
         beast::error_code ec;
-        const auto remote = lowest().socket().remote_endpoint(ec);
+        const auto remote = lowest().remote_endpoint(ec);
         if (!ec) remote_ = remote.address().to_string();
         if (!core_->add_session(id_, std::weak_ptr<SessionBase>(this->shared_from_this()))) {
             close_socket();  // accepted just as the server began to stop
@@ -192,11 +263,11 @@ private:
         }
         if constexpr (kTls) {
             state_ = State::handshake;
-            lowest().expires_after(options().read_timeout);
+            set_deadline(options().read_timeout);
             stream_.async_handshake(ssl::stream_base::server,
-                                    beast::bind_front_handler(&Session::on_handshake, this->shared_from_this()));
+                                    [self = this->shared_from_this()](beast::error_code e) { self->on_handshake(e); });
         } else {
-            do_read();
+            wait_for_request();
         }
     }
 
@@ -206,41 +277,54 @@ private:
             close_socket();
             return;
         }
-        do_read();
+        wait_for_request();
     }
 
-    // Waits for the first byte of the next request under the idle deadline (read_timeout on a fresh
-    // connection), so stop() can tell an idle connection from one in the middle of a request.
-    void do_read() {
+    // Between requests: waits for the first byte of the next one under the idle deadline (the read
+    // deadline on a fresh connection), so stop() can tell an idle connection from a busy one.
+    void wait_for_request() {
         if (core_->stopping) {
             do_close();
             return;
         }
-        if (buffer_.size() > 0) {
+        if (buffer_.size() > 0) {  // pipelined: the next request is already here
             start_request();
             return;
         }
         state_ = State::idle;
-        lowest().expires_after(first_request_ ? options().read_timeout : options().idle_timeout);
-        stream_.async_read_some(buffer_.prepare(4096),
-                                beast::bind_front_handler(&Session::on_first_bytes, this->shared_from_this()));
+        set_deadline(first_request_ ? options().read_timeout : options().idle_timeout);
+        read_some();
     }
 
-    void on_first_bytes(beast::error_code ec, std::size_t bytes) {
+    void read_some() {
+        stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, kReadChunk)),
+                                [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                                    self->on_read(ec, n);
+                                });
+    }
+
+    void on_read(beast::error_code ec, std::size_t bytes) {
         buffer_.commit(bytes);
         if (ec) {
-            fail(ec, first_request_ ? "wait for request" : "keep-alive idle", id_);
-            close_socket();
+            if (state_ == State::idle) {
+                fail(ec, first_request_ ? "wait for request" : "keep-alive idle", id_);
+                close_socket();
+            } else if (state_ == State::reading) {
+                // The peer closed mid-request: Beast's name for it, so the log says what happened.
+                on_read_error(ec == net::error::eof ? beast::error_code(bhttp::error::partial_message) : ec);
+            }  // closing: close_socket() already ran
             return;
         }
-        start_request();
+        if (state_ == State::idle) {
+            start_request();
+        } else if (state_ == State::reading) {
+            parse();
+        }
     }
 
     void start_request() {
         state_ = State::reading;
         started_ = Clock::now();
-        method_.clear();
-        path_.clear();
         request_id_.clear();
         target_.reset();
         unread_input_ = false;
@@ -250,64 +334,81 @@ private:
         // The body limit depends on the path, known only once the header is in: no limit while the
         // header is read, then on_header checks Content-Length and sets the path's limit.
         parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
-        lowest().expires_after(options().read_timeout);
-        bhttp::async_read_header(stream_, buffer_, *parser_,
-                                 beast::bind_front_handler(&Session::on_header, this->shared_from_this()));
+        set_deadline(options().read_timeout);
+        parse();
     }
 
-    void on_header(beast::error_code ec, std::size_t /*bytes*/) {
-        if (ec) {
-            on_read_error(ec);
-            return;
+    // Feeds what has arrived to Beast's parser (which stops after the header, so its limit can be
+    // chosen by path), and reads more while the message is incomplete.
+    void parse() {
+        beast::error_code ec;
+        if (!parser_->is_header_done()) {
+            buffer_.consume(parser_->put(buffer_.data(), ec));
+            if (ec == bhttp::error::need_more) {
+                read_some();
+                return;
+            }
+            if (ec) {
+                on_read_error(ec);
+                return;
+            }
+            if (!on_header()) return;
         }
-        auto& message = parser_->get();
+        while (!parser_->is_done()) {
+            if (buffer_.size() == 0) {
+                read_some();
+                return;
+            }
+            buffer_.consume(parser_->put(buffer_.data(), ec));
+            if (ec == bhttp::error::need_more) {
+                read_some();
+                return;
+            }
+            if (ec) {
+                on_read_error(ec);
+                return;
+            }
+        }
+        dispatch_request();
+    }
+
+    // false: the request was answered (or a 100-continue is being written) and parse() must stop.
+    bool on_header() {
+        const auto& message = parser_->get();
         request_id_ = core_->next_request_id();
         method_ = std::string(message.method_string());
         keep_alive_ = message.keep_alive();
+        http10_ = message.version() < 11;
         target_ = detail::parse_target(message.target());
         path_ = target_ ? target_->path : std::string(message.target());
 
         const std::size_t limit = core_->router->body_limit_for(path_, options().body_limit);
         if (const auto length = parser_->content_length(); length && *length > limit) {
             reject(413, "payload_too_large", "request body exceeds " + std::to_string(limit) + " bytes");
-            return;
+            return false;
         }
         parser_->body_limit(limit);  // also bounds chunked bodies
-        if (parser_->is_done()) {
-            dispatch_request();
-            return;
+        parser_->eager(true);
+        if (!parser_->is_done() && iequals(message[bhttp::field::expect], "100-continue")) {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            set_deadline(options().write_timeout);
+            net::async_write(stream_, net::buffer(kContinue.data(), kContinue.size()),
+                             [self = this->shared_from_this()](beast::error_code e, std::size_t) {
+                                 self->on_continue_written(e);
+                             });
+            return false;
         }
-        if (iequals(message[bhttp::field::expect], "100-continue")) {
-            continue_ = {bhttp::status::continue_, message.version()};
-            lowest().expires_after(options().write_timeout);
-            bhttp::async_write(stream_, continue_,
-                               beast::bind_front_handler(&Session::on_continue_written, this->shared_from_this()));
-            return;
-        }
-        read_body();
+        return true;
     }
 
-    void on_continue_written(beast::error_code ec, std::size_t /*bytes*/) {
+    void on_continue_written(beast::error_code ec) {
         if (ec) {
             fail(ec, "write 100-continue", id_);
             close_socket();
             return;
         }
-        lowest().expires_after(options().read_timeout);
-        read_body();
-    }
-
-    void read_body() {
-        bhttp::async_read(stream_, buffer_, *parser_,
-                          beast::bind_front_handler(&Session::on_body, this->shared_from_this()));
-    }
-
-    void on_body(beast::error_code ec, std::size_t /*bytes*/) {
-        if (ec) {
-            on_read_error(ec);
-            return;
-        }
-        dispatch_request();
+        set_deadline(options().read_timeout);
+        parse();
     }
 
     void on_read_error(const beast::error_code& ec) {
@@ -319,7 +420,7 @@ private:
                    ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message) {
             reject(400, "bad_request", "malformed HTTP request");
         } else {
-            // Timeouts (slow clients), resets, a peer gone mid-message: nobody to answer.
+            // Resets, a peer gone mid-message: nobody to answer.
             fail(ec, "read request", id_);
             close_socket();
         }
@@ -332,6 +433,8 @@ private:
         if (request_id_.empty()) request_id_ = core_->next_request_id();
         write_response(Response::error(status, code, message));
     }
+
+    // --- handling ------------------------------------------------------------------------------
 
     void dispatch_request() {
         if (!target_) {
@@ -354,10 +457,7 @@ private:
         Request request = make_request();
         state_ = State::handling;
         const std::uint64_t seq = ++seq_;
-        lowest().expires_never();  // no I/O while the handler works; handler_timer_ bounds it
-        handler_timer_.expires_after(options().handler_timeout);
-        handler_timer_.async_wait(
-            beast::bind_front_handler(&Session::on_handler_timeout, this->shared_from_this(), seq));
+        set_deadline(options().handler_timeout);  // no I/O while the handler works
 
         std::weak_ptr<Session> weak = this->shared_from_this();
         auto called = std::make_shared<std::atomic<bool>>(false);
@@ -398,21 +498,13 @@ private:
         return request;
     }
 
-    void on_handler_timeout(std::uint64_t seq, beast::error_code ec) {
-        if (ec || state_ != State::handling || seq != seq_) return;
-        spdlog::warn("http request_id={} {} {}: no response after {} ms, answering 503", request_id_, method_, path_,
-                     options().handler_timeout.count());
-        answer(seq, Response::error(503, "timeout", "the request could not be handled in time"));
-    }
-
-    void on_response(std::uint64_t seq, Response response) { answer(seq, std::move(response)); }
-
     // The first answer for the current request wins; late or stale ones are dropped.
     void answer(std::uint64_t seq, Response response) {
         if (state_ != State::handling || seq != seq_) return;
-        handler_timer_.cancel();
         write_response(std::move(response));
     }
+
+    // --- writing -------------------------------------------------------------------------------
 
     void write_response(Response response) {
         state_ = State::writing;
@@ -422,20 +514,52 @@ private:
             status = 500;
         }
         status_ = status;
-        response_ = {};
-        response_.version(11);
-        response_.result(static_cast<unsigned>(status));
-        if (!response.content_type.empty()) response_.set(bhttp::field::content_type, response.content_type);
-        for (auto& [name, value] : response.headers) response_.insert(name, value);
-        response_.set("X-Request-Id", request_id_);
-        response_.body() = std::move(response.body);
-        response_.keep_alive(keep_alive_ && !core_->stopping);
-        response_.prepare_payload();
-        lowest().expires_after(options().write_timeout);
-        bhttp::async_write(stream_, response_, beast::bind_front_handler(&Session::on_write, this->shared_from_this()));
+        keep_alive_ = keep_alive_ && !core_->stopping;
+        body_ = std::move(response.body);
+        format_head(response);
+        set_deadline(options().write_timeout);
+        const std::array<net::const_buffer, 2> buffers{net::buffer(head_), net::buffer(body_)};
+        net::async_write(stream_, buffers, [self = this->shared_from_this()](beast::error_code ec, std::size_t) {
+            self->on_write(ec);
+        });
     }
 
-    void on_write(beast::error_code ec, std::size_t /*bytes*/) {
+    // The status line and header fields. Beast parses requests; our answers are a handful of known
+    // fields, written straight into one reused buffer (Beast's generic serializer cost a fifth of
+    // the CPU of a webhook acknowledgement).
+    void format_head(const Response& response) {
+        head_.clear();
+        head_ += "HTTP/1.1 ";
+        head_ += std::to_string(status_);
+        head_ += ' ';
+        head_ += bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status_)));
+        head_ += "\r\n";
+        const auto field = [this](std::string_view name, std::string_view value) {
+            // A field a handler built from untrusted text must not split the response.
+            if (name.empty() || name.find_first_of("\r\n: ") != std::string_view::npos ||
+                value.find_first_of("\r\n") != std::string_view::npos) {
+                spdlog::error("http request_id={} dropped a response header with a bad name or value", request_id_);
+                return;
+            }
+            head_ += name;
+            head_ += ": ";
+            head_ += value;
+            head_ += "\r\n";
+        };
+        if (!response.content_type.empty()) field("Content-Type", response.content_type);
+        for (const auto& [name, value] : response.headers) field(name, value);
+        field("X-Request-Id", request_id_);
+        if (!keep_alive_) {
+            field("Connection", "close");
+        } else if (http10_) {
+            field("Connection", "keep-alive");
+        }
+        if (method_ == "HEAD") body_.clear();  // the length stays that of the GET answer
+        field("Content-Length", std::to_string(method_ == "HEAD" ? 0 : body_.size()));
+        head_ += "\r\n";
+    }
+
+    void on_write(beast::error_code ec) {
         core_->observe(AccessRecord{method_, path_, status_,
                                     std::chrono::duration<double>(Clock::now() - started_).count(), request_id_,
                                     remote_});
@@ -444,23 +568,25 @@ private:
             close_socket();
             return;
         }
-        if (!response_.keep_alive()) {
+        if (!keep_alive_) {
             do_close();
             return;
         }
         first_request_ = false;
-        response_ = {};
-        do_read();
+        if (body_.capacity() > kKeptBuffer) body_ = std::string();
+        wait_for_request();
     }
+
+    // --- closing -------------------------------------------------------------------------------
 
     void do_close() {
         state_ = State::closing;
         if constexpr (kTls) {
-            lowest().expires_after(options().write_timeout);
-            stream_.async_shutdown(beast::bind_front_handler(&Session::on_shutdown, this->shared_from_this()));
+            set_deadline(options().write_timeout);
+            stream_.async_shutdown([self = this->shared_from_this()](beast::error_code ec) { self->on_shutdown(ec); });
         } else {
             beast::error_code ec;
-            lowest().socket().shutdown(tcp::socket::shutdown_send, ec);
+            lowest().shutdown(tcp::socket::shutdown_send, ec);
             if (unread_input_ && !ec) {
                 linger();
                 return;
@@ -479,43 +605,55 @@ private:
     // read and discard for a short while (a "lingering close", as nginx and Apache do).
     void linger() {
         const auto grace = std::min<std::chrono::milliseconds>(options().read_timeout, std::chrono::seconds(2));
-        lowest().expires_after(grace);
+        set_deadline(grace);
         discard_.resize(16 * 1024);
-        lowest().async_read_some(net::buffer(discard_),
-                                 beast::bind_front_handler(&Session::on_linger, this->shared_from_this()));
+        socket().async_read_some(net::buffer(discard_), [self = this->shared_from_this()](beast::error_code ec,
+                                                                                           std::size_t n) {
+            self->on_linger(ec, n);
+        });
     }
 
     void on_linger(beast::error_code ec, std::size_t bytes) {
         linger_bytes_ += bytes;
-        if (ec || linger_bytes_ > 4 * options().body_limit + 1024 * 1024) {
+        if (ec || state_ != State::closing || linger_bytes_ > 4 * options().body_limit + 1024 * 1024) {
             close_socket();
             return;
         }
-        lowest().async_read_some(net::buffer(discard_),
-                                 beast::bind_front_handler(&Session::on_linger, this->shared_from_this()));
+        socket().async_read_some(net::buffer(discard_), [self = this->shared_from_this()](beast::error_code e,
+                                                                                           std::size_t n) {
+            self->on_linger(e, n);
+        });
     }
 
     void close_socket() {
         state_ = State::closing;
-        handler_timer_.cancel();
+        deadline_ = kNever;
+        timer_.cancel();
         beast::error_code ec;
-        lowest().socket().close(ec);
+        lowest().close(ec);
     }
+
+    static constexpr std::size_t kReadChunk = 64 * 1024;
+    static constexpr std::size_t kKeptBuffer = 64 * 1024;  // larger answer buffers are not kept idle
 
     std::shared_ptr<Core> core_;
     std::uint64_t id_;
     Stream stream_;
-    net::steady_timer handler_timer_;
+    Timer timer_;
+    std::chrono::milliseconds step_;
+    Clock::time_point deadline_ = kNever;  // of the current step
+    Clock::time_point timer_at_ = kNever;  // when the pending wait ends; kNever: none pending
     beast::flat_buffer buffer_;
     std::optional<bhttp::request_parser<bhttp::string_body>> parser_;  // fresh per request
-    bhttp::response<bhttp::empty_body> continue_;
-    bhttp::response<bhttp::string_body> response_;
+    std::string head_;
+    std::string body_;
     std::string discard_;
     std::size_t linger_bytes_ = 0;
 
     State state_ = State::idle;
     bool first_request_ = true;
     bool keep_alive_ = false;
+    bool http10_ = false;
     bool unread_input_ = false;
     std::uint64_t seq_ = 0;  // numbers requests; a response for an older one is dropped
     std::string remote_;
@@ -529,8 +667,8 @@ private:
     int status_ = 0;
 };
 
-using PlainSession = Session<beast::tcp_stream>;
-using TlsSession = Session<beast::ssl_stream<beast::tcp_stream>>;
+using PlainSession = Session<Socket>;
+using TlsSession = Session<ssl::stream<Socket>>;
 
 std::string random_id_prefix() {
     unsigned char bytes[3] = {};
@@ -549,10 +687,15 @@ std::string random_id_prefix() {
 
 struct Server::Impl {
     Impl(ServerOptions options, std::shared_ptr<const Router> router, AccessObserver observer)
-        : core(std::make_shared<Core>()),
-          ioc(std::max(1, options.threads)),
-          acceptor(net::make_strand(ioc)),
-          retry_timer(acceptor.get_executor()) {
+        : core(std::make_shared<Core>()) {
+        const int n = std::max(1, options.threads);
+        for (int i = 0; i < n; ++i) {
+            // Concurrency hint 1: each context is run by exactly one thread (posts from others still lock).
+            contexts.push_back(std::make_unique<net::io_context>(1));
+            work.push_back(net::make_work_guard(*contexts.back()));
+        }
+        acceptor.emplace(contexts.front()->get_executor());
+        retry_timer.emplace(contexts.front()->get_executor());
         core->options = std::move(options);
         core->router = router ? std::move(router) : std::make_shared<const Router>();
         core->observer = std::move(observer);
@@ -612,27 +755,26 @@ struct Server::Impl {
             error = std::string(what) + " " + options.address + ":" + std::to_string(options.port) + ": " +
                     ec.message();
             beast::error_code ignored;
-            acceptor.close(ignored);
+            acceptor->close(ignored);
             return false;
         };
-        if (acceptor.open(endpoint.protocol(), ec); ec) return failed("open");
-        if (acceptor.set_option(net::socket_base::reuse_address(true), ec); ec) return failed("set_option");
-        if (acceptor.bind(endpoint, ec); ec) return failed("bind");
-        if (acceptor.listen(net::socket_base::max_listen_connections, ec); ec) return failed("listen");
-        const auto local = acceptor.local_endpoint(ec);
+        if (acceptor->open(endpoint.protocol(), ec); ec) return failed("open");
+        if (acceptor->set_option(net::socket_base::reuse_address(true), ec); ec) return failed("set_option");
+        if (acceptor->bind(endpoint, ec); ec) return failed("bind");
+        if (acceptor->listen(net::socket_base::max_listen_connections, ec); ec) return failed("listen");
+        const auto local = acceptor->local_endpoint(ec);
         if (ec) return failed("local_endpoint");
         bound_port = local.port();
 
         started = true;
-        do_accept();  // nothing runs the context yet, so initiating from here is safe
-        const int n = std::max(1, options.threads);
-        threads.reserve(static_cast<std::size_t>(n));
-        for (int i = 0; i < n; ++i) threads.emplace_back([this] { run_thread(); });
+        do_accept();  // nothing runs the contexts yet, so initiating from here is safe
+        threads.reserve(contexts.size());
+        for (auto& context : contexts) threads.emplace_back([this, ctx = context.get()] { run_thread(*ctx); });
         spdlog::info("http listening on {}:{}{}", options.address, bound_port, options.tls ? " (TLS)" : "");
         return true;
     }
 
-    void run_thread() {
+    static void run_thread(net::io_context& ioc) {
         for (;;) {
             try {
                 ioc.run();
@@ -643,20 +785,21 @@ struct Server::Impl {
         }
     }
 
+    // Connections are dealt to the I/O threads' contexts in turn.
     void do_accept() {
-        acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
-            on_accept(ec, std::move(socket));
-        });
+        auto& context = *contexts[next_context++ % contexts.size()];
+        acceptor->async_accept(context.get_executor(),
+                               [this](beast::error_code ec, Socket socket) { on_accept(ec, std::move(socket)); });
     }
 
-    void on_accept(beast::error_code ec, tcp::socket socket) {
-        if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    void on_accept(beast::error_code ec, Socket socket) {
+        if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
         if (ec) {
             // e.g. EMFILE: back off briefly instead of spinning.
             spdlog::warn("http accept: {}", ec.message());
-            retry_timer.expires_after(std::chrono::milliseconds(100));
-            retry_timer.async_wait([this](beast::error_code timer_ec) {
-                if (!timer_ec && acceptor.is_open()) do_accept();
+            retry_timer->expires_after(std::chrono::milliseconds(100));
+            retry_timer->async_wait([this](beast::error_code timer_ec) {
+                if (!timer_ec && acceptor->is_open()) do_accept();
             });
             return;
         }
@@ -685,10 +828,10 @@ struct Server::Impl {
                 if (auto session = weak.lock()) live.push_back(std::move(session));
             }
         }
-        net::post(acceptor.get_executor(), [this] {
+        net::post(acceptor->get_executor(), [this] {
             beast::error_code ignored;
-            acceptor.close(ignored);
-            retry_timer.cancel();
+            acceptor->close(ignored);
+            retry_timer->cancel();
         });
         for (auto& session : live) session->on_server_stop();
         live.clear();  // our references would keep the sessions (and the wait below) alive
@@ -702,8 +845,8 @@ struct Server::Impl {
                              core->sessions.size(), core->options.shutdown_grace.count());
             }
         }
-        work.reset();
-        ioc.stop();
+        work.clear();
+        for (auto& context : contexts) context->stop();
         for (auto& thread : threads) {
             if (thread.joinable()) thread.join();
         }
@@ -711,7 +854,7 @@ struct Server::Impl {
         // No thread runs the context now. Close here too, in case the posted close never ran: a
         // listening socket left open would still complete TCP handshakes after stop() returned.
         beast::error_code ignored;
-        acceptor.close(ignored);
+        acceptor->close(ignored);
         {
             std::lock_guard posts_lock(core->posts_mutex);
             core->posts_open = false;
@@ -721,10 +864,11 @@ struct Server::Impl {
 
     std::shared_ptr<Core> core;
     std::shared_ptr<ssl::context> tls_context;  // shared: sessions hold it by reference
-    net::io_context ioc;
-    net::executor_work_guard<net::io_context::executor_type> work{ioc.get_executor()};
-    tcp::acceptor acceptor;
-    net::steady_timer retry_timer;
+    std::vector<std::unique_ptr<net::io_context>> contexts;  // one per I/O thread
+    std::vector<net::executor_work_guard<Executor>> work;
+    std::optional<net::basic_socket_acceptor<tcp, Executor>> acceptor;  // on the first context
+    std::optional<Timer> retry_timer;
+    std::size_t next_context = 0;  // used on the acceptor's thread only
     std::vector<std::thread> threads;
     std::mutex lifecycle_mutex;
     bool started = false;

@@ -60,7 +60,11 @@ void Committer::run() {
         }
         std::vector<std::vector<store::Store::IncomingEvent>> batches;
         batches.reserve(batch.size());
-        for (auto& p : batch) batches.push_back(std::move(p.events));
+        bool to_handle = false;  // receipts and echoes are stored handled: nothing for the dispatcher
+        for (auto& p : batch) {
+            for (const auto& event : p.events) to_handle = to_handle || !event.handled;
+            batches.push_back(std::move(p.events));
+        }
         std::vector<std::size_t> fresh;
         bool ok = true;
         try {
@@ -73,7 +77,7 @@ void Committer::run() {
             batch[i].done(ok, ok && i < fresh.size() ? fresh[i] : 0);
         }
         batch.clear();
-        if (ok && on_committed_) on_committed_();
+        if (ok && to_handle && on_committed_) on_committed_();
     }
 }
 

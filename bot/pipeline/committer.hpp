@@ -18,6 +18,7 @@ public:
     // ok=false: the store failed; nothing of that webhook was committed (answer 503, the platform retries).
     using Done = std::function<void(bool ok, std::size_t new_events)>;
 
+    // on_committed runs after each commit that stored an event still to be handled.
     Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed);
     ~Committer();
     Committer(const Committer&) = delete;

@@ -60,6 +60,21 @@ def rss_kb(pid):
     return 0
 
 
+def cpu_seconds(pids):
+    """User plus system CPU time consumed so far by these processes (all their threads)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid):
+    with open(f"/proc/{pid}/task/{pid}/children") as f:
+        return [int(p) for p in f.read().split()]
+
+
 def make_bodies(path, count, kind="text"):
     """Distinct signed deliveries: every mid is new, so every one is a real commit, not a duplicate.
     kind "text": a question (handled and answered); "read": a read receipt (committed, never answered),
@@ -151,9 +166,14 @@ http {{ access_log off;
     results = {}
     bot = None
     try:
-        rate_nginx, lat_nginx, _, _, _ = wrk(f"http://127.0.0.1:{nginx_port}/", args.seconds, args.connections)
+        workers = children(nginx.pid)
+        cpu_before = cpu_seconds(workers)
+        rate_nginx, lat_nginx, _, _, out = wrk(f"http://127.0.0.1:{nginx_port}/", args.seconds, args.connections)
+        served = int(re.search(r"(\d+) requests in", out).group(1))
         results["nginx_rps"] = rate_nginx
         results["nginx_latency_ms"] = lat_nginx
+        # CPU time per request does not depend on what else runs on the machine, unlike the rates.
+        results["nginx_cpu_us_per_request"] = round((cpu_seconds(workers) - cpu_before) / served * 1e6, 1)
 
         bodies = os.path.join(tmp, "bodies.tsv")
         len_bodies = int(max(rate_nginx, 20000) * args.seconds * 2.2)
@@ -213,8 +233,10 @@ http {{ access_log off;
             perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-p", str(bot.pid), "-o", args.profile],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        cpu_before = cpu_seconds([bot.pid])
         rate, lat, non2xx, errors, out = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections,
                                              script=script)
+        cpu_load = cpu_seconds([bot.pid]) - cpu_before
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(30)
@@ -225,6 +247,8 @@ http {{ access_log off;
         results["rss_after_load_mb"] = round(rss_kb(bot.pid) / 1024, 1)
 
         sent = int(re.search(r"(\d+) requests in", out).group(1))
+        # Includes the handling and sending the run caused while it lasted (none for receipts).
+        results["pgibot_cpu_us_per_request"] = round(cpu_load / sent * 1e6, 1)
         # Latency under a steady load the bot can carry: half its own full-load rate. wrk paces in
         # whole milliseconds, so each connection waits 1 ms after every answer and the rate is set
         # by the number of connections (the achieved rate is reported). Deliveries start past those

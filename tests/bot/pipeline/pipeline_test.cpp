@@ -223,6 +223,30 @@ TEST_F(PipelineTest, GroupCommitDropsDuplicatesAndAcksEachWebhook) {
     EXPECT_TRUE(refused);
 }
 
+TEST_F(PipelineTest, CommitOfHandledEventsOnlyDoesNotWakeTheDispatcher) {
+    std::atomic<int> committed_signals{0};
+    pipeline::Committer committer(*store_, 64, [&committed_signals] { ++committed_signals; });
+    committer.start();
+    std::atomic<int> done{0};
+    auto submit = [&](std::string key, bool handled) {
+        committer.submit({{std::move(key), "facebook:p:u", "{}", "t", handled}},
+                         [&](bool ok, std::size_t) { done += ok ? 1 : 100; });
+    };
+    const auto wait_done = [&](int n) {
+        const auto deadline = std::chrono::steady_clock::now() + 10s;
+        while (done.load() < n && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+    };
+    submit("read-1", true);  // a receipt: stored handled
+    wait_done(1);
+    EXPECT_EQ(committed_signals.load(), 0);
+    submit("text-1", false);  // a message: the dispatcher must hear of it
+    wait_done(2);
+    committer.stop();
+    EXPECT_EQ(done.load(), 2);
+    EXPECT_EQ(committed_signals.load(), 1);
+    EXPECT_EQ(store_->pending_inbox(0, 100).size(), 1u);
+}
+
 
 // --- batch queue ----------------------------------------------------------------------------------
 
