@@ -554,8 +554,11 @@ private:
         } else if (http10_) {
             field("Connection", "keep-alive");
         }
-        if (method_ == "HEAD") body_.clear();  // the length stays that of the GET answer
-        field("Content-Length", std::to_string(method_ == "HEAD" ? 0 : body_.size()));
+        if (method_ == "HEAD") {
+            body_.clear();  // no body, and no length: it could only be that of a GET (RFC 9110 8.6)
+        } else {
+            field("Content-Length", std::to_string(body_.size()));
+        }
         head_ += "\r\n";
     }
 

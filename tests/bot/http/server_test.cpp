@@ -63,6 +63,13 @@ protected:
         router_->set_body_limit("/echo", 1024);
         router_->add("POST", "/deferred", [this](Request&&, Responder respond) { slot_.put(std::move(respond)); });
         router_->add("GET", "/throws", [](Request&&, Responder) { throw std::runtime_error("boom"); });
+        router_->add("GET", "/header", [](Request&& request, Responder respond) {
+            Response response = Response::json(200, "{}");
+            response.headers.emplace_back("X-Echo", std::string(request.query_param("v")));
+            response.headers.emplace_back("X-Fixed", "yes");
+            respond(std::move(response));
+        });
+        router_->add("HEAD", "/hello", [](Request&&, Responder respond) { respond(Response::json(200, "{\"x\":1}")); });
     }
 
     void start() {
@@ -275,6 +282,115 @@ TEST_F(ServerTest, SlowLorisPartialHeadersAreCutOff) {
     std::string received;
     EXPECT_TRUE(conn.wait_closed(5s, &received));
     EXPECT_TRUE(received.empty()) << received;
+}
+
+TEST_F(ServerTest, PipelinedRequestsInOneWriteAreAnsweredInOrder) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nfirstGET /hello?name=two HTTP/1.1\r\n"
+                          "Host: t\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nthird"));
+    const auto first = conn.read_response(5s);
+    const auto second = conn.read_response(5s);
+    const auto third = conn.read_response(5s);
+    ASSERT_TRUE(first && second && third);
+    EXPECT_EQ(first->body, "first");
+    EXPECT_EQ(nlohmann::json::parse(second->body)["name"], "two");
+    EXPECT_EQ(third->body, "third");
+}
+
+TEST_F(ServerTest, RequestArrivingByteByByteIsParsedWhole) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    const std::string request = "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world";
+    for (const char c : request) {
+        ASSERT_TRUE(conn.send(std::string_view(&c, 1)));
+        std::this_thread::sleep_for(1ms);
+    }
+    const auto response = conn.read_response(5s);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "hello world");
+}
+
+TEST_F(ServerTest, ExpectContinueGets100ThenTheAnswer) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send("POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n"));
+    const auto interim = conn.read_response(5s);
+    ASSERT_TRUE(interim.has_value());
+    EXPECT_EQ(interim->status, 100);
+    ASSERT_TRUE(conn.send("body"));
+    const auto response = conn.read_response(5s);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, "body");
+}
+
+TEST_F(ServerTest, Http10KeepAliveIsHonouredAndPlainHttp10Closes) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send("GET /hello HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
+    const auto kept = conn.read_response(5s);
+    ASSERT_TRUE(kept.has_value());
+    EXPECT_EQ(kept->headers.at("connection"), "keep-alive");
+    ASSERT_TRUE(conn.send("GET /hello HTTP/1.0\r\n\r\n"));
+    const auto last = conn.read_response(5s);
+    ASSERT_TRUE(last.has_value());
+    EXPECT_EQ(last->status, 200);
+    EXPECT_EQ(last->headers.at("connection"), "close");
+    EXPECT_TRUE(conn.wait_closed(5s));
+}
+
+TEST_F(ServerTest, HeadAnswerHasNoBody) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send("HEAD /hello HTTP/1.1\r\nHost: t\r\n\r\nGET /hello?name=after HTTP/1.1\r\nHost: t\r\n\r\n"));
+    const auto head = conn.read_response(5s);
+    ASSERT_TRUE(head.has_value());
+    EXPECT_EQ(head->status, 200);
+    EXPECT_TRUE(head->body.empty());
+    // The next answer starts right after the head: no stray body bytes in between.
+    const auto next = conn.read_response(5s);
+    ASSERT_TRUE(next.has_value());
+    EXPECT_EQ(nlohmann::json::parse(next->body)["name"], "after");
+}
+
+TEST_F(ServerTest, ResponseHeaderWithLineBreakIsDroppedNotInjected) {
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    ASSERT_TRUE(conn.send("GET /header?v=a%0D%0ASet-Cookie:%20x=1 HTTP/1.1\r\nHost: t\r\n\r\n"));
+    const auto response = conn.read_response(5s);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->headers.count("set-cookie"), 0U);
+    EXPECT_EQ(response->headers.count("x-echo"), 0U);
+    EXPECT_EQ(response->headers.at("x-fixed"), "yes");
+}
+
+TEST_F(ServerTest, HandlerDeadlineAppliesToEachRequestOfAConnection) {
+    options_.handler_timeout = 300ms;
+    options_.idle_timeout = 5s;
+    start();
+    RawConnection conn(server_->port());
+    ASSERT_TRUE(conn.connected());
+    // A quick first request, then a wait longer than the handler timeout while idle (allowed), then
+    // a request whose handler never answers: it must still get its 503 after about 300 ms.
+    ASSERT_TRUE(conn.send("GET /hello HTTP/1.1\r\nHost: t\r\n\r\n"));
+    ASSERT_TRUE(conn.read_response(5s).has_value());
+    std::this_thread::sleep_for(700ms);
+    const auto sent = std::chrono::steady_clock::now();
+    ASSERT_TRUE(conn.send("POST /deferred HTTP/1.1\r\nHost: t\r\nContent-Length: 2\r\n\r\n{}"));
+    const auto response = conn.read_response(5s);
+    ASSERT_TRUE(response.has_value());
+    EXPECT_EQ(response->status, 503);
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, 3s);
+    EXPECT_TRUE(slot_.take());
 }
 
 TEST_F(ServerTest, AccessObserverSeesEveryFinishedRequest) {
