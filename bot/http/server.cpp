@@ -22,6 +22,7 @@
 #include <boost/beast/http.hpp>
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -778,6 +779,7 @@ struct Server::Impl {
     }
 
     static void run_thread(net::io_context& ioc) {
+        pthread_setname_np(pthread_self(), "pgibot-io");  // for top -H, perf and gdb
         for (;;) {
             try {
                 ioc.run();

@@ -1,5 +1,6 @@
 #include "bot/pipeline/committer.hpp"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
 
 namespace pgibot::pipeline {
@@ -14,7 +15,10 @@ void Committer::start() {
     if (running_) return;
     running_ = true;
     stopping_ = false;
-    thread_ = std::thread([this] { run(); });
+    thread_ = std::thread([this] {
+        pthread_setname_np(pthread_self(), "pgibot-commit");
+        run();
+    });
 }
 
 void Committer::stop() {
