@@ -5,8 +5,8 @@
 // by one lazily re-armed timer, and answers written as one status-and-fields buffer plus the body.
 //
 // Lifetimes: every async operation holds the session by shared_ptr, so a session lives exactly as
-// long as something is pending on it. Responders hold it only weakly, and post to it through
-// Session::deliver, which refuses once the io_contexts are about to go away.
+// long as something is pending on it. Responders hold it only weakly, and hand their answer to the
+// Mailbox of its I/O thread, which refuses once the io_contexts are about to go away.
 #include "bot/http/server.hpp"
 #include "bot/http/target.hpp"
 
@@ -77,12 +77,78 @@ bool iequals(std::string_view a, std::string_view b) {
 
 // ---------------------------------------------------------------------------------------------
 
+// Each I/O thread runs its own io_context, and a connection lives on one of them for its whole life:
+// its handlers never run concurrently, with no strand to pay for (Asio's "io_context per thread").
+using Executor = net::io_context::executor_type;
+using Socket = net::basic_stream_socket<tcp, Executor>;
+using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
+
+constexpr Clock::time_point kNever = Clock::time_point::max();
+
 class SessionBase {
 public:
     virtual ~SessionBase() = default;
     // Any thread. Closes the connection if idle; otherwise the current request is finished and the
     // connection closed after its response.
     virtual void on_server_stop() = 0;
+    // On the session's thread: what a responder answered to request number `seq`.
+    virtual void on_answer(std::uint64_t seq, Response response) = 0;
+};
+
+// Answers that responders (other threads: the inbox committer) hand over for the connections of
+// one I/O thread. They are batched: the first answer of a burst posts one drain, and the I/O thread
+// then writes them all, so a group commit answering 60 webhooks wakes each I/O thread once, not 60
+// times. Closed (under its mutex) before the io_contexts are torn down, so a late responder never
+// destroys a session, or posts, into a dead context.
+class Mailbox {
+public:
+    explicit Mailbox(Executor executor) : executor_(std::move(executor)) {}
+
+    // Any thread.
+    void deliver(const std::weak_ptr<SessionBase>& weak, std::uint64_t seq, Response response) {
+        std::lock_guard lock(mutex_);
+        if (!open_) return;
+        auto session = weak.lock();  // released under the mutex too: see close()
+        if (!session) return;
+        pending_.push_back(Delivery{std::move(session), seq, std::move(response)});
+        if (std::exchange(drain_posted_, true)) return;
+        net::post(executor_, [this] { drain(); });
+    }
+
+    // Once the I/O threads are joined: later answers are dropped.
+    void close() {
+        std::vector<Delivery> dropped;
+        {
+            std::lock_guard lock(mutex_);
+            open_ = false;
+            dropped.swap(pending_);
+        }
+    }
+
+private:
+    struct Delivery {
+        std::shared_ptr<SessionBase> session;
+        std::uint64_t seq;
+        Response response;
+    };
+
+    // On the I/O thread.
+    void drain() {
+        {
+            std::lock_guard lock(mutex_);
+            draining_.swap(pending_);
+            drain_posted_ = false;
+        }
+        for (auto& d : draining_) d.session->on_answer(d.seq, std::move(d.response));
+        draining_.clear();  // keeps its capacity for the next burst
+    }
+
+    Executor executor_;
+    std::mutex mutex_;
+    std::vector<Delivery> pending_;
+    std::vector<Delivery> draining_;  // the I/O thread's only
+    bool drain_posted_ = false;
+    bool open_ = true;
 };
 
 // State shared by the server and its sessions (and, weakly, responders).
@@ -95,15 +161,12 @@ struct Core {
     std::atomic<std::uint64_t> next_session{0};
     std::atomic<bool> stopping{false};
 
-    // Registry of live sessions, for stop(). Lock order: posts_mutex before sessions_mutex.
+    // Registry of live sessions, for stop(). Lock order: a mailbox's mutex before sessions_mutex.
     std::mutex sessions_mutex;
     std::condition_variable drained;
     std::unordered_map<std::uint64_t, std::weak_ptr<SessionBase>> sessions;
 
-    // Responders post into the io_context only while posts_open (flipped under the mutex right
-    // before the io_context is torn down), so a late responder never touches a dead context.
-    std::mutex posts_mutex;
-    bool posts_open = true;
+    std::vector<std::unique_ptr<Mailbox>> mailboxes;  // one per I/O thread, same order as its contexts
 
     bool add_session(std::uint64_t id, std::weak_ptr<SessionBase> session) {
         std::lock_guard lock(sessions_mutex);
@@ -136,22 +199,15 @@ struct Core {
 
 // ---------------------------------------------------------------------------------------------
 
-// Each I/O thread runs its own io_context, and a connection lives on one of them for its whole life:
-// its handlers never run concurrently, with no strand to pay for (Asio's "io_context per thread").
-using Executor = net::io_context::executor_type;
-using Socket = net::basic_stream_socket<tcp, Executor>;
-using Timer = net::basic_waitable_timer<Clock, net::wait_traits<Clock>, Executor>;
-
-constexpr Clock::time_point kNever = Clock::time_point::max();
-
 template <class Stream>
 class Session final : public SessionBase, public std::enable_shared_from_this<Session<Stream>> {
 public:
     static constexpr bool kTls = !std::is_same_v<Stream, Socket>;
 
     template <class... Args>
-    Session(std::shared_ptr<Core> core, std::uint64_t id, Args&&... stream_args)
+    Session(std::shared_ptr<Core> core, Mailbox& mailbox, std::uint64_t id, Args&&... stream_args)
         : core_(std::move(core)),
+          mailbox_(mailbox),
           id_(id),
           stream_(std::forward<Args>(stream_args)...),
           timer_(stream_.get_executor()),
@@ -174,20 +230,7 @@ public:
         });
     }
 
-    // From a Responder, any thread: hop onto the connection's thread.
-    static void deliver(const std::shared_ptr<Core>& core, const std::weak_ptr<Session>& weak, std::uint64_t seq,
-                        Response response) {
-        std::lock_guard lock(core->posts_mutex);
-        if (!core->posts_open) return;
-        // Locked and released under posts_mutex, so the session (and its socket) is never destroyed
-        // here after the io_context is gone.
-        auto self = weak.lock();
-        if (!self) return;
-        auto executor = self->stream_.get_executor();
-        net::post(executor, [self = std::move(self), seq, response = std::move(response)]() mutable {
-            self->answer(seq, std::move(response));
-        });
-    }
+    void on_answer(std::uint64_t seq, Response response) override { answer(seq, std::move(response)); }
 
 private:
     enum class State { handshake, idle, reading, handling, writing, closing };
@@ -460,11 +503,13 @@ private:
         const std::uint64_t seq = ++seq_;
         set_deadline(options().handler_timeout);  // no I/O while the handler works
 
-        std::weak_ptr<Session> weak = this->shared_from_this();
+        std::weak_ptr<SessionBase> weak = this->shared_from_this();
         auto called = std::make_shared<std::atomic<bool>>(false);
-        Responder responder = [core = core_, weak = std::move(weak), called, seq](Response response) {
+        // Holds the core, and so the mailbox, alive; the session only weakly.
+        Responder responder = [core = core_, mailbox = &mailbox_, weak = std::move(weak), called,
+                               seq](Response response) {
             if (called->exchange(true)) return;  // second call: ignored
-            deliver(core, weak, seq, std::move(response));
+            mailbox->deliver(weak, seq, std::move(response));
         };
         try {
             (*found.handler)(std::move(request), std::move(responder));
@@ -641,6 +686,7 @@ private:
     static constexpr std::size_t kKeptBuffer = 64 * 1024;  // larger answer buffers are not kept idle
 
     std::shared_ptr<Core> core_;
+    Mailbox& mailbox_;  // of this connection's I/O thread; owned by core_
     std::uint64_t id_;
     Stream stream_;
     Timer timer_;
@@ -697,6 +743,7 @@ struct Server::Impl {
             // Concurrency hint 1: each context is run by exactly one thread (posts from others still lock).
             contexts.push_back(std::make_unique<net::io_context>(1));
             work.push_back(net::make_work_guard(*contexts.back()));
+            core->mailboxes.push_back(std::make_unique<Mailbox>(contexts.back()->get_executor()));
         }
         acceptor.emplace(contexts.front()->get_executor());
         retry_timer.emplace(contexts.front()->get_executor());
@@ -792,12 +839,13 @@ struct Server::Impl {
 
     // Connections are dealt to the I/O threads' contexts in turn.
     void do_accept() {
-        auto& context = *contexts[next_context++ % contexts.size()];
-        acceptor->async_accept(context.get_executor(),
-                               [this](beast::error_code ec, Socket socket) { on_accept(ec, std::move(socket)); });
+        const std::size_t index = next_context++ % contexts.size();
+        acceptor->async_accept(contexts[index]->get_executor(), [this, index](beast::error_code ec, Socket socket) {
+            on_accept(ec, index, std::move(socket));
+        });
     }
 
-    void on_accept(beast::error_code ec, Socket socket) {
+    void on_accept(beast::error_code ec, std::size_t index, Socket socket) {
         if (ec == net::error::operation_aborted || !acceptor->is_open()) return;
         if (ec) {
             // e.g. EMFILE: back off briefly instead of spinning.
@@ -812,9 +860,9 @@ struct Server::Impl {
         socket.set_option(tcp::no_delay(true), ignored);
         const auto id = core->next_session.fetch_add(1, std::memory_order_relaxed);
         if (tls_context) {
-            std::make_shared<TlsSession>(core, id, std::move(socket), *tls_context)->run();
+            std::make_shared<TlsSession>(core, *core->mailboxes[index], id, std::move(socket), *tls_context)->run();
         } else {
-            std::make_shared<PlainSession>(core, id, std::move(socket))->run();
+            std::make_shared<PlainSession>(core, *core->mailboxes[index], id, std::move(socket))->run();
         }
         do_accept();
     }
@@ -860,10 +908,7 @@ struct Server::Impl {
         // listening socket left open would still complete TCP handshakes after stop() returned.
         beast::error_code ignored;
         acceptor->close(ignored);
-        {
-            std::lock_guard posts_lock(core->posts_mutex);
-            core->posts_open = false;
-        }
+        for (auto& mailbox : core->mailboxes) mailbox->close();
         spdlog::info("http server on port {} stopped", bound_port);
     }
 
