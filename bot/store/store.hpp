@@ -177,7 +177,8 @@ public:
 
     // --- inbox -------------------------------------------------------------------------------
     // Commits a whole webhook's events in one transaction. Events whose dedup_key is already known
-    // are dropped; returns how many were new. Returns only once durable.
+    // are dropped; returns how many were new. Returns only once durable. "Known": committed before,
+    // at least within the platforms' redelivery window (the SQLite store remembers a week of keys).
     struct IncomingEvent {
         std::string dedup_key;
         std::string user_key;

@@ -1,5 +1,6 @@
 // The acknowledgement path, step by step: what one signed Facebook webhook costs before its 200 is
-// sent (signature, parse, the event as stored, sealing at rest, the group commit). Run by hand:
+// sent (signature, parse, the event as stored, sealing at rest, the group commit), and what the
+// store's start-up costs (reading back the dedup keys of the last week). Run by hand:
 //   build/release/tests/bench/bench_ack
 // The end-to-end figure under load comes from tests/bench/webhook_bench.py; this one says where the
 // time goes.
@@ -7,6 +8,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -23,10 +25,27 @@ using namespace pgibot;
 const std::string kSecret = "bench-app-secret";
 const std::string kPage = "1000000000000001";
 
+// A Messenger message id as Facebook sends them ("m_" and a long random-looking string): ids, and
+// so the events' dedup keys, are spread over the whole key space, not increasing.
+std::string message_id(std::uint64_t n) {
+    std::string mid = "m_";
+    for (int half = 0; half < 2; ++half) {
+        // splitmix64: a bijection, so distinct n give distinct ids
+        std::uint64_t z = (n * 2 + static_cast<std::uint64_t>(half) + 1) * 0x9e3779b97f4a7c15ULL;
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        z ^= z >> 31;
+        char hex[17];
+        std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(z));
+        mid += hex;
+    }
+    return mid;
+}
+
 std::string text_body(int i) {
     return R"({"object":"page","entry":[{"id":")" + kPage + R"(","time":1764400000000,"messaging":[{"sender":{"id":"user-)" +
            std::to_string(i % 5000) + R"("},"recipient":{"id":")" + kPage +
-           R"("},"timestamp":1764400000000,"message":{"mid":"m.bench.)" + std::to_string(i) +
+           R"("},"timestamp":1764400000000,"message":{"mid":")" + message_id(static_cast<std::uint64_t>(i)) +
            R"(","text":"ph\u00e2n lo\u1ea1i r\u00e1c th\u1ebf n\u00e0o?"}}]}]})";
 }
 
@@ -97,6 +116,18 @@ void BM_OpenText(benchmark::State& state) {
 }
 BENCHMARK(BM_OpenText);
 
+// Bytes this process has passed to write(2) so far (/proc/self/io "wchar"): WAL frames and
+// checkpoints, a measure of the I/O a commit causes without the disk's timing noise. 0 if unreadable.
+std::int64_t written_bytes() {
+    std::ifstream io("/proc/self/io");
+    std::string key;
+    std::int64_t value = 0;
+    while (io >> key >> value) {
+        if (key == "wchar:") return value;
+    }
+    return 0;
+}
+
 // The group commit: state.range(0) webhooks of one event each per transaction, sealed, fsync'd
 // (range(1) = 1) or not (0), into a database already holding range(2) events. Reported per event.
 void BM_CommitBatch(benchmark::State& state) {
@@ -125,22 +156,33 @@ void BM_CommitBatch(benchmark::State& state) {
             }
         }
         auto store = store::open_sqlite(options);
-        // A database that has been in use: the dedup index holds range(2) older keys, so new keys
-        // land on pages all over it, as they do in production.
+        // A database that has been in use: range(2) older events, all within the dedup window, with
+        // keys of the same random form as the new ones (with a UNIQUE index on the key, as before
+        // schema 0004, each new key landed on a random page of it, as they do in production).
         const auto prefill = static_cast<int>(state.range(2));
         for (int done = 0; done < prefill;) {
             std::vector<store::Store::IncomingEvent> chunk;
             for (int k = 0; k < 1000 && done < prefill; ++k, ++done) {
-                chunk.push_back({"fb:old:" + std::to_string(done * 7919 % 1000003), "facebook:p:u",
+                // Keys of the same form as the timed events' (their ids never meet: offset by 2^40).
+                const auto mid = message_id((std::uint64_t{1} << 40) + static_cast<std::uint64_t>(done));
+                chunk.push_back({"fb:" + kPage + ":mid:" + mid, "facebook:p:u",
                                  R"({"platform":"facebook","kind":"read"})", "old", true});
             }
             store->commit_events(chunk);
         }
+        // Reopened, as after a restart: the log is checkpointed and gone (closing does it), so the
+        // bytes counted below are the timed commits' own, and the store reads its keys back.
+        store.reset();
+        store = store::open_sqlite(options);
         std::size_t next = 0;
+        const std::int64_t written_before = written_bytes();
         for (auto _ : state) {
             benchmark::DoNotOptimize(store->commit_event_batches(rounds[next++ % rounds.size()]));
         }
-        state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(per_batch));
+        const auto events = state.iterations() * static_cast<std::int64_t>(per_batch);
+        state.SetItemsProcessed(events);
+        state.counters["written_bytes_per_event"] =
+            static_cast<double>(written_bytes() - written_before) / static_cast<double>(events);
     }
     std::filesystem::remove_all(dir);
 }
@@ -151,8 +193,46 @@ BENCHMARK(BM_CommitBatch)
     ->Args({64, 0, 0})
     ->Args({16, 1, 300000})
     ->Args({64, 1, 300000})
+    ->Args({64, 0, 300000})
     ->Iterations(300)
     ->UseRealTime();
+
+// After a restart: opening the store on a database holding range(0) events received within the
+// dedup window, then the first commit, which reads their keys back into memory (the rest of serve's
+// start-up is not included; /healthz answers before that first commit).
+void BM_OpenStoreAndFirstCommit(benchmark::State& state) {
+    const auto rows = static_cast<int>(state.range(0));
+    const auto dir = std::filesystem::temp_directory_path() / ("pgibot-bench-open-" + std::to_string(::getpid()));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    auto vault = std::make_shared<tipoffs::IdentityVault>(bench_key());
+    store::SqliteOptions options;
+    options.path = (dir / "bench.db").string();
+    options.synchronous_full = false;
+    options.seal_text = [vault](std::string_view s) { return vault->seal_text(s); };
+    options.open_text = [vault](std::string_view s) { return vault->open_text(s); };
+    {
+        auto store = store::open_sqlite(options);
+        for (int done = 0; done < rows;) {
+            std::vector<store::Store::IncomingEvent> chunk;
+            for (int k = 0; k < 1000 && done < rows; ++k, ++done) {
+                auto result = channels::facebook::parse_webhook(text_body(done), "1");
+                const auto& e = result.events.front();
+                chunk.push_back({e.dedup_key, e.user_key(), event_to_json(e), "bench", true});
+            }
+            store->commit_events(chunk);
+        }
+    }
+    int next = rows;
+    for (auto _ : state) {
+        auto store = store::open_sqlite(options);
+        auto result = channels::facebook::parse_webhook(text_body(next++), "1");
+        const auto& e = result.events.front();
+        benchmark::DoNotOptimize(store->commit_events({{e.dedup_key, e.user_key(), event_to_json(e), "bench", true}}));
+    }
+    std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_OpenStoreAndFirstCommit)->Arg(0)->Arg(100000)->Unit(benchmark::kMillisecond)->Iterations(10)->UseRealTime();
 
 }  // namespace
 

@@ -5,13 +5,16 @@
 
 #include <algorithm>
 #include <limits>
+#include <mutex>
 #include <span>
+#include <unordered_set>
 #include <utility>
 
 #include "bot/store/detail.hpp"
 #include "bot/store/migrations/migrations.hpp"
 #include "bot/store/sqlite/checkpointer.hpp"
 #include "bot/store/sqlite/connection.hpp"
+#include "bot/store/sqlite/recent_keys.hpp"
 #include "bot/store/store.hpp"
 
 namespace pgibot::store {
@@ -22,6 +25,7 @@ using sqlite::DurableCommit;
 using sqlite::Connection;
 using sqlite::ConnectionPool;
 using sqlite::ReadTransaction;
+using sqlite::RecentKeys;
 using sqlite::Statement;
 using sqlite::WriteTransaction;
 
@@ -33,10 +37,17 @@ constexpr const char* kCreateMigrationsTable =
 constexpr std::string_view kMaxMigration = "SELECT COALESCE(MAX(version), 0) FROM schema_migrations";
 constexpr std::string_view kRecordMigration =
     "INSERT INTO schema_migrations (version, name, applied_ms) VALUES (?1, ?2, ?3)";
+constexpr std::string_view kForeignKeyCheck = "PRAGMA foreign_key_check";
 
+// Duplicates are dropped before the insert (RecentKeys): dedup_key has no index (schema 0004).
 constexpr std::string_view kInsertInbox =
     "INSERT INTO inbox (dedup_key, user_key, event_json, trace_id, received_ms, handled_ms)"
-    " VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (dedup_key) DO NOTHING";
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+// Newest first, for the keys still in the dedup window: the caller stops at the first row received
+// before it (ids grow with time), so only the window's rows are read, and from the narrow index that
+// holds these columns (schema 0004), not from the table with its events.
+constexpr std::string_view kRecentInboxKeys =
+    "SELECT dedup_key, received_ms FROM inbox INDEXED BY inbox_recent_keys ORDER BY id DESC";
 constexpr std::string_view kPendingInbox =
     "SELECT id, user_key, event_json, trace_id FROM inbox"
     " WHERE handled_ms IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
@@ -248,6 +259,13 @@ EvidenceRow read_evidence(const Statement& stmt) {
     row.updated_ms = stmt.int64(14);
     return row;
 }
+
+// Digests are uniform already: half of one is a good hash.
+struct DigestHash {
+    std::size_t operator()(const RecentKeys::Digest& digest) const noexcept {
+        return static_cast<std::size_t>(digest[1]);
+    }
+};
 
 void require_changed(const Connection& connection, std::string_view what) {
     if (connection.changes() == 0) {
@@ -783,11 +801,30 @@ private:
             return fresh;
         }
         auto connection = pool_.acquire();
+        // Held until the new keys are remembered: a key is looked up and added by one commit at a time
+        // (the committer's thread, and any other caller of commit_events).
+        const std::lock_guard recent_lock(recent_mutex_);
+        // Read back on the first insert, not at open: the CLI commands open the store and never
+        // insert, and `serve` answers /healthz without waiting for a week of keys.
+        if (!recent_loaded_) {
+            load_recent_keys(*connection);
+            recent_loaded_ = true;
+        }
         DurableCommit durable(*connection, durable_);  // acknowledged webhooks survive power loss
         WriteTransaction tx(*connection);
         const std::int64_t now = detail::now_ms();
+        recent_.prune(now);
+        // This transaction's keys: duplicates within it are dropped too, and they join recent_ only
+        // once committed (a failed commit must not make its events look known when they are sent again).
+        std::unordered_set<RecentKeys::Digest, DigestHash> added;
         for (std::size_t i = 0; i < batches.size(); ++i) {
             for (const auto& event : *batches[i]) {
+                if (!event.dedup_key.empty()) {
+                    const auto digest = RecentKeys::digest(event.dedup_key);
+                    if (recent_.contains(digest) || !added.insert(digest).second) {
+                        continue;  // known: already committed, or earlier in this transaction
+                    }
+                }
                 auto stmt = connection->prepare(kInsertInbox);
                 if (event.dedup_key.empty()) {
                     stmt.bind_null(1);
@@ -801,11 +838,38 @@ private:
                     stmt.bind_null(6);
                 }
                 stmt.run();
-                fresh[i] += static_cast<std::size_t>(connection->changes());
+                ++fresh[i];
             }
         }
         tx.commit();  // durable from here on (synchronous=FULL)
+        for (const auto& digest : added) {
+            recent_.add(digest, now);  // all received at `now`: their order does not matter
+        }
         return fresh;
+    }
+
+    // The keys of the rows received within the dedup window, into recent_ (before the first insert;
+    // the caller holds recent_mutex_).
+    void load_recent_keys(Connection& connection) {
+        const std::int64_t now = detail::now_ms();
+        const std::int64_t cutoff = now - recent_.window_ms();
+        std::vector<std::pair<RecentKeys::Digest, std::int64_t>> newest_first;
+        {
+            auto stmt = connection.prepare(kRecentInboxKeys);
+            while (stmt.step()) {
+                // Ids grow with time, so the first row older than the window ends it. Rows are stamped
+                // with the wall clock: had it jumped back, rows after the jump look older than they are,
+                // and the scan can stop early by at most the size of the jump.
+                const std::int64_t received_ms = stmt.int64(1);
+                if (received_ms < cutoff) break;
+                if (stmt.is_null(0)) continue;  // no key: never deduplicated
+                newest_first.emplace_back(RecentKeys::digest(stmt.text(0)), received_ms);
+            }
+        }
+        recent_.reserve(newest_first.size());
+        for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
+            recent_.add(it->first, it->second);  // oldest first, as prune expects
+        }
     }
 
     template <typename Fn>
@@ -832,6 +896,10 @@ private:
     }
 
     static void migrate(Connection& connection) {
+        // A migration that rebuilds a table (0004: inbox) drops a table that others refer to; with
+        // foreign keys enforced, that DROP would first delete its rows and fail. SQLite's procedure:
+        // enforcement off outside the transaction, PRAGMA foreign_key_check before the commit.
+        const ForeignKeysOff foreign_keys_off(connection);
         WriteTransaction tx(connection);
         connection.exec(kCreateMigrationsTable);
         std::int64_t current = 0;
@@ -859,8 +927,35 @@ private:
                 .bind(3, detail::now_ms())
                 .run();
         }
+        if (current < latest) {  // a full scan of the tables with references: only after a change
+            auto check = connection.prepare(kForeignKeyCheck);
+            if (check.step()) {
+                throw StoreError("sqlite: after the migrations, table " + check.text(0) +
+                                 " refers to a missing row (PRAGMA foreign_key_check)");
+            }
+        }
         tx.commit();
     }
+
+    // PRAGMA foreign_keys = OFF for its lifetime, ON again before the connection goes back to the pool.
+    // Create it before the transaction: the pragma does nothing inside one.
+    class ForeignKeysOff {
+    public:
+        explicit ForeignKeysOff(Connection& connection) : connection_(connection) {
+            connection_.exec("PRAGMA foreign_keys = OFF");
+        }
+        ~ForeignKeysOff() {
+            try {
+                connection_.exec("PRAGMA foreign_keys = ON");
+            } catch (...) {  // NOLINT(bugprone-empty-catch): cannot fail outside a transaction
+            }
+        }
+        ForeignKeysOff(const ForeignKeysOff&) = delete;
+        ForeignKeysOff& operator=(const ForeignKeysOff&) = delete;
+
+    private:
+        Connection& connection_;
+    };
 
     // Platform, page and user of the commit's user: given, or read from the inbox event.
     std::optional<UserIdentity> user_identity(Connection& connection, const DecisionCommit& commit) const {
@@ -979,9 +1074,13 @@ private:
     // Declared before the pool: it outlives every connection that reports to it.
     std::unique_ptr<sqlite::Checkpointer> checkpointer_;
     ConnectionPool pool_;
-    bool durable_ = true;
+    bool durable_ = true;  // SqliteOptions::synchronous_full: fsync the writes that must survive power loss
     std::function<std::string(std::string_view)> seal_;
-    std::function<std::optional<std::string>(std::string_view)> open_;  // SqliteOptions::synchronous_full: fsync the writes that must survive power loss
+    std::function<std::optional<std::string>(std::string_view)> open_;
+    // The inbox's dedup keys of the last days (see RecentKeys, and why one process inserts).
+    std::mutex recent_mutex_;
+    RecentKeys recent_;  // guarded by recent_mutex_
+    bool recent_loaded_ = false;  // guarded by recent_mutex_
 };
 
 }  // namespace

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "bot/store/migrations/migrations.hpp"
+#include "bot/store/sqlite/recent_keys.hpp"
 #include "bot/store/store.hpp"
 #include "tests/bot/store/temp_db.hpp"
 
@@ -62,6 +65,25 @@ NewTipoff new_tipoff(std::int64_t created_ms) {
     t.reporter_lookup = "lookup-hash";
     t.created_ms = created_ms;
     return t;
+}
+
+std::int64_t wall_ms() {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+// An inbox row written behind the store's back (ids grow in the order of the calls).
+void raw_inbox_row(RawDb& raw, const std::string& dedup_key, std::int64_t received_ms) {
+    raw.exec("INSERT INTO inbox (dedup_key, user_key, event_json, trace_id, received_ms) VALUES ('" + dedup_key +
+             "', 'facebook:p1:u1', '{}', 'raw', " + std::to_string(received_ms) + ")");
+}
+
+// Every inbox row, every column, in id order.
+std::string inbox_dump(RawDb& raw) {
+    return raw.text(
+        "SELECT group_concat(id || '|' || COALESCE(dedup_key, '<null>') || '|' || user_key || '|' || event_json"
+        " || '|' || trace_id || '|' || received_ms || '|' || COALESCE(handled_ms, '<null>'), ';')"
+        " FROM (SELECT * FROM inbox ORDER BY id)");
 }
 
 std::vector<std::int64_t> ids(const std::vector<OutboxItem>& items) {
@@ -175,6 +197,126 @@ TEST_F(SqliteStoreTest, PendingInboxHonoursCursorLimitAndHandled) {
     ASSERT_EQ(after.size(), 1U);
     EXPECT_EQ(after[0].id, all[3].id);
     EXPECT_EQ(store->inbox_depth(), 3U);
+}
+
+// Deduplication is in memory (sqlite::RecentKeys): the keys of the last week are read back at open.
+TEST_F(SqliteStoreTest, OpenLoadsTheKeysOfTheWindowAndOlderKeysAreAcceptedAgain) {
+    open().reset();
+    const std::int64_t now = wall_ms();
+    {
+        RawDb raw(db_.path());
+        raw_inbox_row(raw, "old", now - sqlite::kDedupWindowMs - 60'000);
+        raw_inbox_row(raw, "recent", now - sqlite::kDedupWindowMs + 60'000);
+        raw_inbox_row(raw, "today", now - 1000);
+    }
+    auto store = open();
+    EXPECT_EQ(store->commit_events({incoming("recent"), incoming("today")}), 0U);
+    EXPECT_EQ(store->commit_events({incoming("old")}), 1U);
+    EXPECT_EQ(store->commit_events({incoming("old")}), 0U);  // known again from now on
+    store.reset();
+    store = open();
+    EXPECT_EQ(store->commit_events({incoming("old"), incoming("recent")}), 0U);
+}
+
+// Ids grow with time, so the scan at open reads newest first and stops at the first row older than
+// the window: a row stamped inside it but written before that one (the clock went back) is not read.
+TEST_F(SqliteStoreTest, OpenStopsReadingAtTheFirstRowOlderThanTheWindow) {
+    open().reset();
+    const std::int64_t now = wall_ms();
+    {
+        RawDb raw(db_.path());
+        raw_inbox_row(raw, "behind", now - 1000);
+        raw_inbox_row(raw, "old", now - sqlite::kDedupWindowMs - 60'000);
+        raw_inbox_row(raw, "recent", now - 1000);
+    }
+    auto store = open();
+    EXPECT_EQ(store->commit_events({incoming("recent")}), 0U);
+    EXPECT_EQ(store->commit_events({incoming("old"), incoming("behind")}), 2U);
+}
+
+// A transaction's keys are remembered only once it committed: sent again after a failed commit, its
+// events are new. (Also shows the store's connections enforce foreign keys after the migrations,
+// which run with enforcement off.)
+TEST_F(SqliteStoreTest, AFailedCommitDoesNotRememberItsKeys) {
+    auto store = open();
+    {
+        // A deferred foreign key is checked at COMMIT: an event keyed "doomed" makes its whole
+        // transaction fail there, after every insert went through.
+        RawDb raw(db_.path());
+        raw.exec("CREATE TABLE doom_parent (id INTEGER PRIMARY KEY);"
+                 "CREATE TABLE doom_child (parent INTEGER REFERENCES doom_parent (id) DEFERRABLE INITIALLY DEFERRED);"
+                 "CREATE TRIGGER doom AFTER INSERT ON inbox WHEN NEW.dedup_key = 'doomed'"
+                 " BEGIN INSERT INTO doom_child (parent) VALUES (1); END;");
+    }
+    EXPECT_THROW(store->commit_event_batches({{incoming("a"), incoming("b")}, {incoming("doomed")}}), StoreError);
+    EXPECT_EQ(store->inbox_depth(), 0U);
+    {
+        RawDb raw(db_.path());
+        raw.exec("DROP TRIGGER doom");
+    }
+    EXPECT_EQ(store->commit_event_batches({{incoming("a")}, {incoming("doomed"), incoming("b")}}),
+              (std::vector<std::size_t>{1, 2}));
+    EXPECT_EQ(store->commit_events({incoming("a"), incoming("b"), incoming("doomed")}), 0U);
+    EXPECT_EQ(store->inbox_depth(), 3U);
+}
+
+TEST_F(SqliteStoreTest, Migration4RebuildsTheInboxKeepingRowsIdsAndTheSequence) {
+    const auto all = migrations::sqlite();
+    ASSERT_GE(all.size(), 4U);
+    ASSERT_EQ(all[3].version, 4);
+    const std::int64_t now = wall_ms();
+    std::string before;
+    {
+        // A database as version 3 left it, with events, one handled, one referenced by an outbox row.
+        std::filesystem::create_directories(std::filesystem::path(db_.path()).parent_path());
+        RawDb raw(db_.path());
+        raw.exec("PRAGMA journal_mode = WAL");
+        raw.exec("CREATE TABLE schema_migrations ("
+                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_ms INTEGER NOT NULL)");
+        for (const auto& migration : all.first(3)) {
+            raw.exec(std::string(migration.sql));
+            raw.exec("INSERT INTO schema_migrations (version, name, applied_ms) VALUES (" +
+                     std::to_string(migration.version) + ", '" + std::string(migration.name) + "', 0)");
+        }
+        for (int i = 1; i <= 5; ++i) raw_inbox_row(raw, "k" + std::to_string(i), now - 1000 + i);
+        raw.exec("INSERT INTO inbox (dedup_key, user_key, event_json, received_ms) VALUES (NULL, 'zalo:oa:u', '{}', " +
+                 std::to_string(now) + ")");
+        raw_inbox_row(raw, "k7", now);
+        raw.exec("DELETE FROM inbox WHERE id = 7");  // by hand: the sequence stays at 7
+        raw.exec("UPDATE inbox SET handled_ms = " + std::to_string(now) + " WHERE id = 2");
+        raw.exec("INSERT INTO outbox (platform, page_id, user_id, body, message_json, state, next_attempt_ms,"
+                 " inbox_id, created_ms) VALUES ('facebook', 'p1', 'u1', 'b', '{}', 'pending', 0, 3, 0)");
+        ASSERT_EQ(raw.number("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'"), 7);
+        ASSERT_EQ(raw.number("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'inbox'"), 2);
+        before = inbox_dump(raw);
+    }
+
+    auto store = open();
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.number("SELECT MAX(version) FROM schema_migrations"), all.back().version);
+    EXPECT_EQ(inbox_dump(raw), before);
+    EXPECT_EQ(raw.number("SELECT seq FROM sqlite_sequence WHERE name = 'inbox'"), 7);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM sqlite_sequence WHERE name LIKE 'inbox%'"), 1);
+    // The unique index is gone, the partial one is back, the start-up scan has its own; the outbox
+    // still refers to the inbox.
+    EXPECT_EQ(raw.text("SELECT group_concat(name) FROM (SELECT name FROM sqlite_master"
+                       " WHERE type = 'index' AND tbl_name = 'inbox' ORDER BY name)"),
+              "inbox_recent_keys,inbox_unhandled");
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM sqlite_master WHERE name = 'inbox_new'"), 0);
+    EXPECT_NE(raw.text("SELECT sql FROM sqlite_master WHERE name = 'outbox'").find("REFERENCES inbox (id)"),
+              std::string::npos);
+    EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "");
+    EXPECT_EQ(raw.number("SELECT inbox_id FROM outbox"), 3);
+
+    const auto pending = store->pending_inbox(0, 100);
+    std::vector<std::int64_t> pending_ids;
+    for (const auto& row : pending) pending_ids.push_back(row.id);
+    EXPECT_EQ(pending_ids, (std::vector<std::int64_t>{1, 3, 4, 5, 6}));
+    // The old keys were loaded; new rows take ids after the old sequence, never 7 again.
+    EXPECT_EQ(store->commit_events({incoming("k1"), incoming("k7"), incoming("new"), incoming("k2")}), 2U);
+    EXPECT_EQ(
+        raw.text("SELECT group_concat(id || ':' || dedup_key) FROM (SELECT * FROM inbox WHERE id > 6 ORDER BY id)"),
+        "8:k7,9:new");
 }
 
 // --- decisions ----------------------------------------------------------------------------------
@@ -777,9 +919,13 @@ TEST_F(SqliteStoreTest, TwoStoresWriteTheSameFileConcurrently) {
             try {
                 for (int i = 0; i < kEventsPerThread; ++i) {
                     const std::string user = "facebook:p1:t" + std::to_string(t);
-                    // Every thread commits the shared keys too: each must be stored exactly once.
-                    store.commit_event_batches({{incoming("t" + std::to_string(t) + "-" + std::to_string(i), user)},
-                                                {incoming("shared-" + std::to_string(i), user)}});
+                    // The threads of the first store commit shared keys too: each must be stored
+                    // exactly once. (Only those: a store deduplicates against the keys it has seen,
+                    // and one process inserts into an inbox; see sqlite::RecentKeys.)
+                    std::vector<std::vector<Store::IncomingEvent>> batches{
+                        {incoming("t" + std::to_string(t) + "-" + std::to_string(i), user)}};
+                    if (&store == first.get()) batches.push_back({incoming("shared-" + std::to_string(i), user)});
+                    store.commit_event_batches(batches);
                     auto commit = decision(0, user, R"({"n":)" + std::to_string(i) + "}");
                     commit.outbox = {reply("t" + std::to_string(t), "r" + std::to_string(i))};
                     if (i % 10 == 0) {
