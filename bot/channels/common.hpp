@@ -1,8 +1,8 @@
 #pragma once
 // Helpers shared by the Facebook and Zalo channels: digests and constant-time comparison, UTF-8
 // aware text splitting and truncation (platform limits count characters, not bytes), non-throwing
-// JSON accessors for untrusted webhook bodies, and small HTTP helpers. Internal to bot/channels/
-// (and its tests); nothing here knows a platform.
+// nlohmann::json accessors for untrusted platform answers (webhook bodies: json_read.hpp, Boost.JSON),
+// and small HTTP helpers. Internal to bot/channels/ (and its tests); nothing here knows a platform.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>

@@ -3,8 +3,19 @@
 #include <array>
 
 #include "bot/channels/common.hpp"
+#include "bot/channels/json_read.hpp"
 
 namespace pgibot::channels::facebook {
+
+// The body is read with Boost.JSON (json_read.hpp), not with common.hpp's nlohmann accessors.
+using inbound::double_of;
+using inbound::element;
+using inbound::id_of;
+using inbound::int64_of;
+using inbound::is_true;
+using inbound::JsonValue;
+using inbound::member;
+using inbound::string_of;
 
 std::optional<std::string> verify_handshake(const QueryMap& query, std::string_view verify_token) {
     const auto mode = query.find("hub.mode");
@@ -51,10 +62,11 @@ std::string number_text(std::int64_t v) { return std::to_string(v); }
 // Attachments of a message. Facebook's 2026 sticker transition sends a `sticker` attachment and the
 // old `image` one for the same sticker: when a sticker is present, the images are dropped. The
 // legacy "like" sticker (message.sticker_id + an image attachment) becomes a sticker attachment.
-void parse_attachments(const Json& message, Event& ev) {
-    const Json* list = member(message, "attachments");
+void parse_attachments(const JsonValue& message, Event& ev) {
+    const JsonValue* value = member(message, "attachments");
+    const auto* list = value == nullptr ? nullptr : value->if_array();
     const std::string legacy_sticker_id = id_of(member(message, "sticker_id"));
-    if (list == nullptr || !list->is_array()) {
+    if (list == nullptr) {
         if (!legacy_sticker_id.empty()) {
             Attachment at;
             at.type = AttachmentType::sticker;
@@ -67,7 +79,7 @@ void parse_attachments(const Json& message, Event& ev) {
     for (const auto& a : *list) {
         if (!a.is_object()) continue;
         const std::string type = string_of(member(a, "type"));
-        const Json* payload = member(a, "payload");
+        const JsonValue* payload = member(a, "payload");
         Attachment at;
         at.url = string_of(member(payload, "url"));
         if (at.url.empty()) at.url = string_of(member(a, "url"));
@@ -91,7 +103,7 @@ void parse_attachments(const Json& message, Event& ev) {
         } else if (type == "fallback") {
             at.type = AttachmentType::link;
         } else if (type == "location") {
-            const Json* coords = member(payload, "coordinates");
+            const JsonValue* coords = member(payload, "coordinates");
             const auto lat = double_of(member(coords, "lat"));
             auto lng = double_of(member(coords, "long"));
             if (!lng) lng = double_of(member(coords, "lng"));
@@ -113,14 +125,29 @@ void parse_attachments(const Json& message, Event& ev) {
     }
 }
 
-void parse_messaging_item(const Json& item, const std::string& page_id, std::int64_t entry_time, bool standby,
+// The first key of `item`, in byte order, other than sender, recipient and timestamp ("unknown"
+// if none). Byte order, not the body's order: nlohmann kept keys sorted, and this key is part of the
+// dedup key of such items.
+std::string other_kind_key(const boost::json::object& item) {
+    std::string_view key;
+    bool found = false;
+    for (const auto& kv : item) {
+        const std::string_view name(kv.key().data(), kv.key().size());
+        if (name == "sender" || name == "recipient" || name == "timestamp") continue;
+        if (!found || name < key) key = name;
+        found = true;
+    }
+    return found ? std::string(key) : std::string("unknown");
+}
+
+void parse_messaging_item(const JsonValue& item, const std::string& page_id, std::int64_t entry_time, bool standby,
                           ParseState& st) {
     const std::string channel = standby ? "standby" : "messaging";
     if (!item.is_object()) {
         st.skip(channel + " item is not an object");
         return;
     }
-    const Json* sender = member(item, "sender");
+    const JsonValue* sender = member(item, "sender");
     std::string sender_id = id_of(member(sender, "id"));
     if (sender_id.empty()) sender_id = id_of(member(sender, "user_ref"));
     const std::string recipient_id = id_of(member(member(item, "recipient"), "id"));
@@ -135,7 +162,7 @@ void parse_messaging_item(const Json& item, const std::string& page_id, std::int
     const std::string ts = number_text(ev.timestamp_ms);
     const std::string prefix = "fb:" + page_id + ":";
 
-    if (const Json* message = member(item, "message"); message != nullptr) {
+    if (const JsonValue* message = member(item, "message"); message != nullptr) {
         if (!message->is_object()) {
             st.skip(channel + ".message is not an object");
             return;
@@ -157,7 +184,7 @@ void parse_messaging_item(const Json& item, const std::string& page_id, std::int
         }
         ev.dedup_key = !ev.message_id.empty() ? prefix + "mid:" + ev.message_id
                                               : prefix + "msg:" + ev.user_id + ":" + ts;
-    } else if (const Json* postback = member(item, "postback"); postback != nullptr && postback->is_object()) {
+    } else if (const JsonValue* postback = member(item, "postback"); postback != nullptr && postback->is_object()) {
         ev.kind = EventKind::postback;
         ev.payload = string_of(member(*postback, "payload"));
         ev.text = string_of(member(*postback, "title"));
@@ -165,18 +192,18 @@ void parse_messaging_item(const Json& item, const std::string& page_id, std::int
         ev.source_type = channel + ".postback";
         ev.dedup_key = !ev.message_id.empty() ? prefix + "mid:" + ev.message_id
                                               : prefix + "pb:" + sender_id + ":" + ts + ":" + ev.payload;
-    } else if (const Json* referral = member(item, "referral"); referral != nullptr && referral->is_object()) {
+    } else if (const JsonValue* referral = member(item, "referral"); referral != nullptr && referral->is_object()) {
         ev.kind = EventKind::referral;
         ev.payload = id_of(member(*referral, "ref"));
         ev.source_type = channel + ".referral";
         ev.dedup_key = prefix + "referral:" + sender_id + ":" + ts + ":" + ev.payload;
-    } else if (const Json* optin = member(item, "optin"); optin != nullptr && optin->is_object()) {
+    } else if (const JsonValue* optin = member(item, "optin"); optin != nullptr && optin->is_object()) {
         ev.kind = EventKind::optin;
         ev.payload = string_of(member(*optin, "payload"));
         if (ev.payload.empty()) ev.payload = string_of(member(*optin, "ref"));
         ev.source_type = channel + ".optin";
         ev.dedup_key = prefix + "optin:" + sender_id + ":" + ts + ":" + string_of(member(*optin, "type"));
-    } else if (const Json* reaction = member(item, "reaction"); reaction != nullptr && reaction->is_object()) {
+    } else if (const JsonValue* reaction = member(item, "reaction"); reaction != nullptr && reaction->is_object()) {
         ev.kind = EventKind::reaction;
         ev.message_id = string_of(member(*reaction, "mid"));  // the message reacted to
         ev.text = string_of(member(*reaction, "reaction"));
@@ -184,27 +211,21 @@ void parse_messaging_item(const Json& item, const std::string& page_id, std::int
         ev.payload = string_of(member(*reaction, "action"));  // "react" | "unreact"
         ev.source_type = channel + ".reaction";
         ev.dedup_key = prefix + "reaction:" + sender_id + ":" + ev.message_id + ":" + ev.payload + ":" + ts;
-    } else if (const Json* receipt = member(item, "delivery") ? member(item, "delivery") : member(item, "read");
+    } else if (const JsonValue* receipt = member(item, "delivery") ? member(item, "delivery") : member(item, "read");
                receipt != nullptr && receipt->is_object()) {
         const bool delivery = member(item, "delivery") != nullptr;
         const std::string kind = delivery ? "delivery" : "read";
         ev.kind = delivery ? EventKind::delivery : EventKind::read;
         const auto watermark = int64_of(member(*receipt, "watermark")).value_or(0);
         if (ev.timestamp_ms == 0) ev.timestamp_ms = watermark;
-        if (const Json* mids = member(*receipt, "mids"); mids != nullptr && mids->is_array() && !mids->empty()) {
-            ev.message_id = string_of(&mids->front());
+        if (const JsonValue* first_mid = element(member(*receipt, "mids"), 0); first_mid != nullptr) {
+            ev.message_id = string_of(first_mid);
         }
         ev.source_type = channel + "." + kind;
         ev.dedup_key = prefix + kind + ":" + sender_id + ":" + number_text(watermark);
     } else {
         // Handover, policy enforcement, account linking, ...: accepted, not acted on.
-        std::string key = "unknown";
-        for (const auto& [name, value] : item.items()) {
-            if (name != "sender" && name != "recipient" && name != "timestamp") {
-                key = name;
-                break;
-            }
-        }
+        const std::string key = other_kind_key(item.get_object());  // an object: checked above
         ev.kind = EventKind::other;
         ev.source_type = channel + "." + key;
         ev.dedup_key = prefix + key + ":" + sender_id + ":" + ts;
@@ -219,13 +240,18 @@ void parse_messaging_item(const Json& item, const std::string& page_id, std::int
 // Feed `entry.time` and `created_time` are in seconds; Messenger's in milliseconds.
 std::int64_t seconds_to_ms(std::int64_t t) { return t < 100'000'000'000 ? t * 1000 : t; }
 
-void parse_change(const Json& change, const std::string& page_id, std::int64_t entry_time, ParseState& st) {
+// What the keys of changes without an id hash: nlohmann's dump of the value, as before (sorted keys).
+std::string value_digest(const JsonValue& value) {
+    return sha256_hex({inbound::nlohmann_dump(value)}).substr(0, 32);
+}
+
+void parse_change(const JsonValue& change, const std::string& page_id, std::int64_t entry_time, ParseState& st) {
     if (!change.is_object()) {
         st.skip("changes item is not an object");
         return;
     }
     const std::string field = string_of(member(change, "field"));
-    const Json* value = member(change, "value");
+    const JsonValue* value = member(change, "value");
     if (value == nullptr || !value->is_object()) {
         st.skip("changes." + field + " without an object value");
         return;
@@ -241,13 +267,13 @@ void parse_change(const Json& change, const std::string& page_id, std::int64_t e
     if (field != "feed") {
         ev.kind = EventKind::other;
         ev.source_type = "changes." + field;
-        ev.dedup_key = prefix + "change:" + field + ":" + sha256_hex({dump_json(*value)}).substr(0, 32);
+        ev.dedup_key = prefix + "change:" + field + ":" + value_digest(*value);
         st.events.push_back(std::move(ev));
         return;
     }
     const std::string item = string_of(member(*value, "item"));
     const std::string verb = string_of(member(*value, "verb"));
-    const Json* from = member(*value, "from");
+    const JsonValue* from = member(*value, "from");
     std::string from_id = id_of(member(from, "id"));
     if (from_id.empty()) from_id = id_of(member(*value, "sender_id"));  // pre-2017 shape
     std::string from_name = string_of(member(from, "name"));
@@ -275,7 +301,7 @@ void parse_change(const Json& change, const std::string& page_id, std::int64_t e
         ev.kind = EventKind::other;
         ev.source_type = "changes.feed." + (item.empty() ? std::string("unknown") : item);
         std::string object_id = id_of(member(*value, "post_id"));
-        if (object_id.empty()) object_id = sha256_hex({dump_json(*value)}).substr(0, 32);
+        if (object_id.empty()) object_id = value_digest(*value);
         ev.dedup_key = prefix + "feed:" + item + ":" + verb + ":" + object_id + ":" + number_text(ev.timestamp_ms);
     }
     st.events.push_back(std::move(ev));
@@ -285,8 +311,16 @@ void parse_change(const Json& change, const std::string& page_id, std::int64_t e
 
 IngestResult parse_webhook(std::string_view raw_body, std::string_view our_app_id) {
     IngestResult result;
-    const Json doc = Json::parse(raw_body, nullptr, false);
-    if (doc.is_discarded() || !doc.is_object()) {
+    // Values live in the Document's 4 KiB buffer: a usual webhook parses without a heap allocation.
+    // Nesting deeper than inbound::kMaxDepth (32) is refused here as malformed (webhooks nest ~10).
+    const inbound::Document parsed(raw_body);
+    if (!parsed.ok()) {
+        result.status = IngestStatus::malformed;
+        result.detail = "body is not JSON (" + parsed.error() + ")";
+        return result;
+    }
+    const JsonValue& doc = parsed.root();
+    if (!doc.is_object()) {
         result.status = IngestStatus::malformed;
         result.detail = "body is not a JSON object";
         return result;
@@ -296,8 +330,9 @@ IngestResult parse_webhook(std::string_view raw_body, std::string_view our_app_i
         result.detail = "object is not \"page\"";
         return result;
     }
-    const Json* entries = member(doc, "entry");
-    if (entries == nullptr || !entries->is_array()) {
+    const JsonValue* entry_value = member(doc, "entry");
+    const auto* entries = entry_value == nullptr ? nullptr : entry_value->if_array();
+    if (entries == nullptr) {
         result.status = IngestStatus::malformed;
         result.detail = "entry is not an array";
         return result;
@@ -312,20 +347,20 @@ IngestResult parse_webhook(std::string_view raw_body, std::string_view our_app_i
         }
         const std::int64_t entry_time = int64_of(member(entry, "time")).value_or(0);
         for (const auto& [key, standby] : std::array{std::pair{"messaging", false}, std::pair{"standby", true}}) {
-            const Json* items = member(entry, key);
+            const JsonValue* items = member(entry, key);
             if (items == nullptr) continue;
             if (!items->is_array()) {
                 st.skip(std::string(key) + " is not an array");
                 continue;
             }
-            for (const auto& item : *items) parse_messaging_item(item, page_id, entry_time, standby, st);
+            for (const auto& item : items->get_array()) parse_messaging_item(item, page_id, entry_time, standby, st);
         }
-        if (const Json* changes = member(entry, "changes"); changes != nullptr) {
+        if (const JsonValue* changes = member(entry, "changes"); changes != nullptr) {
             if (!changes->is_array()) {
                 st.skip("changes is not an array");
                 continue;
             }
-            for (const auto& change : *changes) parse_change(change, page_id, entry_time, st);
+            for (const auto& change : changes->get_array()) parse_change(change, page_id, entry_time, st);
         }
     }
     result.events = std::move(st.events);

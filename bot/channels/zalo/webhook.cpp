@@ -1,8 +1,19 @@
 #include "bot/channels/zalo/webhook.hpp"
 
 #include "bot/channels/common.hpp"
+#include "bot/channels/json_read.hpp"
 
 namespace pgibot::channels::zalo {
+
+// The body is read with Boost.JSON (json_read.hpp), not with common.hpp's nlohmann accessors. Zalo
+// ids exceed 2^53: id_of keeps numeric ones exact (int64/uint64), strings stay strings.
+using inbound::double_of;
+using inbound::element;
+using inbound::id_of;
+using inbound::int64_of;
+using inbound::JsonValue;
+using inbound::member;
+using inbound::string_of;
 
 std::string compute_signature(std::string_view app_id, std::string_view raw_body, std::string_view timestamp,
                               std::string_view oa_secret_key) {
@@ -23,13 +34,14 @@ bool verify_signature(std::string_view app_id, std::string_view raw_body, std::s
 
 namespace {
 
-void parse_attachments(const Json* message, Event& ev) {
-    const Json* list = member(message, "attachments");
-    if (list == nullptr || !list->is_array()) return;
+void parse_attachments(const JsonValue* message, Event& ev) {
+    const JsonValue* value = member(message, "attachments");
+    const auto* list = value == nullptr ? nullptr : value->if_array();
+    if (list == nullptr) return;
     for (const auto& a : *list) {
         if (!a.is_object()) continue;
         const std::string type = string_of(member(a, "type"));
-        const Json* payload = member(a, "payload");
+        const JsonValue* payload = member(a, "payload");
         Attachment at;
         at.url = string_of(member(payload, "url"));
         if (type == "image") {
@@ -51,7 +63,7 @@ void parse_attachments(const Json* message, Event& ev) {
             at.sticker_id = id_of(member(payload, "id"));
         } else if (type == "location") {
             // attachments[0].payload.coordinates.{latitude,longitude}, values are strings.
-            const Json* coords = member(payload, "coordinates");
+            const JsonValue* coords = member(payload, "coordinates");
             const auto lat = double_of(member(coords, "latitude"));
             const auto lng = double_of(member(coords, "longitude"));
             if (lat && lng) {
@@ -70,16 +82,16 @@ void parse_attachments(const Json* message, Event& ev) {
 
 // info{name, phone, address | full_address{user_address, user_ward, user_city}} and the older
 // info{address, ward, district, city}: the address parts joined with ", ".
-SubmittedInfo parse_submitted(const Json* info) {
+SubmittedInfo parse_submitted(const JsonValue* info) {
     SubmittedInfo s;
     s.name = string_of(member(info, "name"));
     s.phone = id_of(member(info, "phone"));
-    const Json* full = member(info, "full_address");
+    const JsonValue* full = member(info, "full_address");
     std::string address = string_of(member(info, "address"));
     if (address.empty()) address = string_of(member(full, "user_address"));
     for (const auto* key : {"ward", "district", "city"}) {
         std::string part = string_of(member(info, key));
-        if (part.empty()) part = string_of(member(full, (std::string("user_") + key).c_str()));
+        if (part.empty()) part = string_of(member(full, std::string("user_") + key));
         if (part.empty()) continue;
         if (!address.empty()) address += ", ";
         address += part;
@@ -100,12 +112,15 @@ IngestResult ingest_webhook(std::string_view raw_body, std::string_view signatur
     }
     // The timestamp is part of the signed string, so it has to be read before verification;
     // nothing else from the body is used until the signature matches.
-    const Json doc = Json::parse(raw_body, nullptr, false);
-    const std::string timestamp = doc.is_discarded() ? std::string() : id_of(member(doc, "timestamp"));
+    // Values live in the Document's 4 KiB buffer: a usual webhook parses without a heap allocation.
+    // Nesting deeper than inbound::kMaxDepth (32) is refused as not JSON (webhooks nest ~5 levels).
+    const inbound::Document parsed(raw_body);
+    const JsonValue& doc = parsed.root();  // null when the parse failed
+    const std::string timestamp = parsed.ok() ? id_of(member(doc, "timestamp")) : std::string();
     if (!verify_signature(app_id, raw_body, timestamp, oa_secret_key, signature_header)) {
         result.status = IngestStatus::bad_signature;
-        result.detail = doc.is_discarded() ? "body is not JSON: cannot verify X-ZEvent-Signature"
-                                           : "X-ZEvent-Signature mismatch";
+        result.detail = !parsed.ok() ? "body is not JSON (" + parsed.error() + "): cannot verify X-ZEvent-Signature"
+                                     : "X-ZEvent-Signature mismatch";
         return result;
     }
     if (!doc.is_object()) {
@@ -132,7 +147,7 @@ IngestResult ingest_webhook(std::string_view raw_body, std::string_view signatur
     const std::string sender_id = id_of(member(member(doc, "sender"), "id"));
     const std::string recipient_id = id_of(member(member(doc, "recipient"), "id"));
     const std::string oa_id = id_of(member(doc, "oa_id"));
-    const Json* message = member(doc, "message");
+    const JsonValue* message = member(doc, "message");
     const std::string msg_id = id_of(member(message, "msg_id"));
     bool by_msg_id = false;          // zl:<oa>:msg:<msg_id>
     std::string receipt_key;         // zl:<oa>:<event_name>:<receipt_key>
@@ -181,8 +196,9 @@ IngestResult ingest_webhook(std::string_view raw_body, std::string_view signatur
         ev.kind = EventKind::read;
         ev.page_id = sender_id;
         ev.user_id = recipient_id;
-        const Json* ids = member(message, "msg_ids");
-        if (ids != nullptr && ids->is_array() && !ids->empty()) ev.message_id = id_of(&ids->front());
+        if (const JsonValue* first_id = element(member(message, "msg_ids"), 0); first_id != nullptr) {
+            ev.message_id = id_of(first_id);
+        }
         if (ev.message_id.empty()) ev.message_id = msg_id;
     } else if (event_name == "user_reacted_message") {
         ev.kind = EventKind::reaction;
