@@ -211,8 +211,11 @@ public:
           id_(id),
           stream_(std::forward<Args>(stream_args)...),
           timer_(stream_.get_executor()),
-          step_(std::min({options().read_timeout, options().write_timeout, options().idle_timeout,
-                          options().handler_timeout})) {}
+          // At least 10 ms, so that a zero timeout cannot make the timer spin (it then fires late by
+          // up to that much).
+          step_(std::max(std::chrono::milliseconds(10),
+                         std::min({options().read_timeout, options().write_timeout, options().idle_timeout,
+                                   options().handler_timeout}))) {}
 
     ~Session() override { core_->remove_session(id_); }
 
