@@ -1,6 +1,12 @@
 #include "bot/app/bootstrap.hpp"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <iostream>
 
 namespace pgibot::app {
@@ -54,6 +60,31 @@ std::unique_ptr<store::Store> open_store_or_report(const Config& config, const t
         std::cerr << "storage error: " << config.storage.sqlite_path.string() << ": " << e.what() << "\n";
         return nullptr;
     }
+}
+
+ServeLock::~ServeLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+}
+
+std::optional<ServeLock> lock_serve_or_report(const Config& config) {
+    const std::string path = config.storage.sqlite_path.string() + ".serve-lock";
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        std::cerr << "storage error: cannot open " << path << ": " << std::strerror(errno) << "\n";
+        return std::nullopt;
+    }
+    if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(fd);
+        if (error == EWOULDBLOCK) {
+            std::cerr << "storage error: another pgibot serve is using " << config.storage.sqlite_path.string()
+                      << " (" << path << " is locked); run one server per database\n";
+        } else {
+            std::cerr << "storage error: cannot lock " << path << ": " << std::strerror(error) << "\n";
+        }
+        return std::nullopt;
+    }
+    return ServeLock(fd);
 }
 
 std::optional<tipoffs::IdentityVault> open_vault_or_report(const Config& config) {

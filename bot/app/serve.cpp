@@ -158,6 +158,8 @@ int run_serve(const std::string& config_file) {
     if (!vault) return kExitUsage;
     auto store = open_store_or_report(config, &*vault);
     if (!store) return kExitFailure;
+    const auto serve_lock = lock_serve_or_report(config);  // before anything is inserted
+    if (!serve_lock) return kExitFailure;
     if (secrets.log_salt.empty()) {
         // Hashed user ids in logs must correlate across restarts without a separate secret: derive
         // the salt from the data key (a keyed hash, so the key itself never shows).

@@ -258,6 +258,17 @@ TEST_F(WebhookFlow, KilledRightAfterAckBeforeAnySendStillReplies) {
     EXPECT_EQ(recipient_of(graph2.requests().front()), "u4b");
 }
 
+TEST_F(WebhookFlow, SecondServerOnTheSameDatabaseIsRefused) {
+    start();
+    BotProcess second;
+    EXPECT_FALSE(second.start({"serve", "--config", config_}, env(), true, 10s)) << second.output();
+    EXPECT_FALSE(second.running());  // it exited instead of listening
+    const auto said = [&second] { return second.output().find("another pgibot serve is using") != std::string::npos; };
+    for (int i = 0; i < 500 && !said(); ++i) std::this_thread::sleep_for(10ms);  // its output may trail the exit
+    EXPECT_TRUE(said()) << second.output();
+    EXPECT_EQ(get("/healthz").status, 200);  // the first one is untouched
+}
+
 TEST_F(WebhookFlow, ServerErrorsAreRetriedUntilOneMessageGetsThrough) {
     start();
     greet("u5");
