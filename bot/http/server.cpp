@@ -388,35 +388,30 @@ private:
     // Feeds what has arrived to Beast's parser (which stops after the header, so its limit can be
     // chosen by path), and reads more while the message is incomplete.
     void parse() {
-        beast::error_code ec;
-        if (!parser_->is_header_done()) {
-            buffer_.consume(parser_->put(buffer_.data(), ec));
-            if (ec == bhttp::error::need_more) {
-                read_some();
-                return;
-            }
-            if (ec) {
-                on_read_error(ec);
-                return;
-            }
-            if (!on_header()) return;
-        }
+        if (!parser_->is_header_done() && (!feed() || !on_header())) return;
         while (!parser_->is_done()) {
             if (buffer_.size() == 0) {
                 read_some();
                 return;
             }
-            buffer_.consume(parser_->put(buffer_.data(), ec));
-            if (ec == bhttp::error::need_more) {
-                read_some();
-                return;
-            }
-            if (ec) {
-                on_read_error(ec);
-                return;
-            }
+            if (!feed()) return;
         }
         dispatch_request();
+    }
+
+    // One put() of what has arrived. false: more input is being read, or the request was answered.
+    bool feed() {
+        beast::error_code ec;
+        buffer_.consume(parser_->put(buffer_.data(), ec));
+        if (ec == bhttp::error::need_more) {
+            read_some();
+            return false;
+        }
+        if (ec) {
+            on_read_error(ec);
+            return false;
+        }
+        return true;
     }
 
     // false: the request was answered (or a 100-continue is being written) and parse() must stop.
