@@ -35,6 +35,7 @@ private:
     const std::chrono::milliseconds idle_interval_;
     std::atomic<int> frames_{0};
     std::atomic<std::uint64_t> reports_{0};  // commits reported so far
+    std::atomic<bool> wake_requested_{false};  // a commit past the threshold has woken this round
     std::atomic<std::uint64_t> checkpoints_{0};
     std::mutex mutex_;
     std::condition_variable cv_;

@@ -245,6 +245,8 @@ std::mutex& process_writers() {
 }
 }  // namespace
 
+std::unique_lock<std::mutex> hold_writers_turn() { return std::unique_lock(process_writers()); }
+
 WriteTransaction::WriteTransaction(Connection& connection) : turn_(process_writers()), connection_(connection) {
     connection_.exec("BEGIN IMMEDIATE");
 }

@@ -88,6 +88,10 @@ private:
     std::unordered_map<std::string_view, sqlite3_stmt*> cache_;
 };
 
+// The turn that this process's writers take (see WriteTransaction). The checkpointer holds it for the
+// short last pass of a checkpoint, so that no commit lands while it finishes and the log can restart.
+[[nodiscard]] std::unique_lock<std::mutex> hold_writers_turn();
+
 // BEGIN IMMEDIATE ... COMMIT: takes the write lock up front (waiting up to busy_timeout), so
 // concurrent writers, in this process or another, serialize instead of failing mid-transaction.
 // Rolls back unless committed.
