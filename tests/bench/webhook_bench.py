@@ -26,6 +26,9 @@ import tempfile
 import time
 
 APP_SECRET = "bench-app-secret"
+# System calls counted by --syscalls (the ones the acknowledgement path makes).
+SYSCALLS = ("recvfrom", "read", "sendto", "sendmsg", "write", "writev", "pwrite64", "fdatasync", "fsync",
+            "epoll_wait", "epoll_ctl", "futex", "pread64", "fcntl", "lseek")
 PAGE_ID = "1000000000000001"
 
 
@@ -42,7 +45,7 @@ def wrk(url, seconds, connections, script=None, threads=2):
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
-    for pct in ("50", "99"):
+    for pct in ("50", "75", "90", "99"):
         m = re.search(rf"\s{pct}%\s+([\d.]+)(us|ms|s)", out)
         if m:
             v = float(m.group(1))
@@ -50,6 +53,39 @@ def wrk(url, seconds, connections, script=None, threads=2):
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
     return rate, lat, int(non2xx.group(1)) if non2xx else 0, errors.group(0) if errors else "", out
+
+
+NSTAT = ("TcpInSegs", "TcpOutSegs", "TcpExtDelayedACKs", "TcpExtTCPPureAcks", "TcpExtTCPHPAcks",
+         "TcpExtTCPAutoCorking")
+
+
+def nstat_delta(requests, reset=False):
+    """TCP counters per request since the last call (loopback: both ends count), or None if nstat is absent."""
+    if not shutil.which("nstat"):
+        return None
+    out = subprocess.run(["nstat", "-n"] if reset else ["nstat", "-z", *NSTAT], capture_output=True, text=True).stdout
+    if reset:
+        return None
+    counts = {}
+    for line in out.splitlines():
+        cells = line.split()
+        if len(cells) >= 2 and cells[0] in NSTAT:
+            counts[cells[0]] = round(int(cells[1]) / max(requests, 1), 2)
+    return counts
+
+
+def cpu_times():
+    with open("/proc/stat") as f:
+        cells = f.readline().split()[1:]
+    return [int(c) for c in cells[:8]]  # user nice system idle iowait irq softirq steal
+
+
+def cpu_share(before, after):
+    """Where the machine's CPU time went between two cpu_times() readings, in % of all cores."""
+    names = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+    delta = [b - a for a, b in zip(before, after)]
+    total = sum(delta) or 1
+    return {n: round(100 * d / total, 1) for n, d in zip(names, delta) if d}
 
 
 def rss_kb(pid):
@@ -70,63 +106,72 @@ def cpu_seconds(pids):
     return total / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu(pid):
+    """CPU seconds so far per thread name of a process (threads of one name summed)."""
+    per = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                text = f.read()
+        except OSError:
+            continue
+        name = text[text.index("(") + 1:text.rindex(")")]
+        fields = text.rsplit(")", 1)[1].split()
+        per[name] = per.get(name, 0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return per
+
+
 def children(pid):
     with open(f"/proc/{pid}/task/{pid}/children") as f:
         return [int(p) for p in f.read().split()]
 
 
-def make_bodies(path, count, kind="text"):
-    """Distinct signed deliveries: every mid is new, so every one is a real commit, not a duplicate.
-    kind "text": a question (handled and answered); "read": a read receipt (committed, never answered),
-    which isolates the acknowledgement path from the handling and sending it causes."""
-    with open(path, "w") as f:
-        for i in range(count):
+def make_requests(prefix, first, count, kind, threads, host):
+    """Distinct signed deliveries, as ready-made HTTP requests: every mid is new, so every one is a
+    real commit, not a duplicate. kind "text": a question (handled and answered); "read": a read
+    receipt (committed, never answered), which isolates the acknowledgement path from the handling
+    and sending it causes. Deliveries first..first+count-1 are dealt to files <prefix>-<thread>.bin,
+    each request preceded by its length in 8 digits."""
+    files = [open(f"{prefix}-{t}.bin", "wb") for t in range(threads)]
+    try:
+        for i in range(first, first + count):
+            ts = 1764400000000 + i
+            head = (f'{{"object":"page","entry":[{{"id":"{PAGE_ID}","time":{ts},"messaging":[{{"sender":'
+                    f'{{"id":"user-{i % 5000}"}},"recipient":{{"id":"{PAGE_ID}"}},"timestamp":{ts},')
             if kind == "read":
-                item = {"sender": {"id": f"user-{i % 5000}"}, "recipient": {"id": PAGE_ID},
-                        "timestamp": 1764400000000 + i, "read": {"watermark": 1764400000000 + i}}
-                body = json.dumps({"object": "page", "entry": [{"id": PAGE_ID, "time": 1764400000000 + i,
-                                                                "messaging": [item]}]}, separators=(",", ":"))
-                sig = hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
-                f.write(sig + "\t" + body + "\n")
-                continue
-            body = json.dumps({
-                "object": "page",
-                "entry": [{"id": PAGE_ID, "time": 1764400000000 + i, "messaging": [{
-                    "sender": {"id": f"user-{i % 5000}"}, "recipient": {"id": PAGE_ID},
-                    "timestamp": 1764400000000 + i,
-                    "message": {"mid": f"m.bench.{i}", "text": "phân loại rác thế nào?"}}]}]},
-                ensure_ascii=False, separators=(",", ":"))
-            sig = hmac.new(APP_SECRET.encode(), body.encode(), hashlib.sha256).hexdigest()
-            f.write(sig + "\t" + body + "\n")
+                body = (head + f'"read":{{"watermark":{ts}}}}}]}}]}}').encode()
+            else:
+                body = (head + f'"message":{{"mid":"m.bench.{i}","text":"phân loại rác thế nào?"}}}}]}}]}}').encode()
+            sig = hmac.new(APP_SECRET.encode(), body, hashlib.sha256).hexdigest()
+            request = (f"POST /webhooks/facebook HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+                       f"X-Hub-Signature-256: sha256={sig}\r\nContent-Length: {len(body)}\r\n\r\n").encode() + body
+            files[i % threads].write(b"%08d" % len(request) + request)
+    finally:
+        for f in files:
+            f.close()
 
 
 LUA = r"""
-local bodies, sigs = {}, {}
+-- Requests are made by the benchmark beforehand (make_requests): request() only reads the next one.
+-- Formatting them here cost wrk about twice the CPU of a static request, which on the same two cores
+-- capped the rate the server could show; loading them all in init() is no better, because wrk runs
+-- each thread's init() after starting the threads before it, whose requests then count in a run
+-- that has not started its clock.
 local counter = 0
 function setup(thread)
   thread:set("tid", counter); counter = counter + 1
 end
 function init(args)
-  local f = io.open(os.getenv("BENCH_BODIES"), "r")
-  local i = 0
-  for line in f:lines() do
-    -- each wrk thread takes every n-th line so that threads never send the same delivery
-    if i % tonumber(os.getenv("BENCH_THREADS")) == tid then
-      local tab = line:find("\t")
-      sigs[#sigs + 1] = line:sub(1, tab - 1)
-      bodies[#bodies + 1] = line:sub(tab + 1)
-    end
-    i = i + 1
-  end
-  f:close()
-  n = tonumber(os.getenv("BENCH_OFFSET") or "0")
+  requests = assert(io.open(os.getenv("BENCH_REQUESTS") .. "-" .. tid .. ".bin", "rb"))
   pause = tonumber(os.getenv("BENCH_DELAY_MS") or "0")
 end
 function request()
-  n = n + 1
-  local k = ((n - 1) % #bodies) + 1
-  return wrk.format("POST", "/webhooks/facebook",
-    {["Content-Type"] = "application/json", ["X-Hub-Signature-256"] = "sha256=" .. sigs[k]}, bodies[k])
+  local size = requests:read(8)
+  if not size then  -- all sent: start over (the repeats are duplicates; the benchmark makes enough)
+    requests:seek("set", 0)
+    size = requests:read(8)
+  end
+  return requests:read(tonumber(size))
 end
 function delay()
   return pause
@@ -144,6 +189,13 @@ def main():
                     help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before the runs")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
+    ap.add_argument("--syscalls", action="store_true",
+                    help="count pgibot's system calls per request during the full-load run (perf stat)")
+    ap.add_argument("--profile-event", default=None,
+                    help="with --profile: sample this perf event (e.g. probe_libc:malloc) instead of CPU time")
+    ap.add_argument("--count", default="",
+                    help="comma-separated perf events to count per request and per thread during the full-load "
+                         "run, e.g. probe_libc:malloc after `perf probe -x /lib/x86_64-linux-gnu/libc.so.6 malloc`")
     ap.add_argument("--profile", default=None,
                     help="write a perf profile (perf record -g) of pgibot during the full-load run to this file")
     args = ap.parse_args()
@@ -168,16 +220,30 @@ http {{ access_log off;
     try:
         workers = children(nginx.pid)
         cpu_before = cpu_seconds(workers)
+        machine_before = cpu_times()
+        nstat_delta(0, reset=True)
         rate_nginx, lat_nginx, _, _, out = wrk(f"http://127.0.0.1:{nginx_port}/", args.seconds, args.connections)
         served = int(re.search(r"(\d+) requests in", out).group(1))
+        results["nginx_tcp_per_request"] = nstat_delta(served)
+        results["nginx_machine_cpu_percent"] = cpu_share(machine_before, cpu_times())
         results["nginx_rps"] = rate_nginx
         results["nginx_latency_ms"] = lat_nginx
         # CPU time per request does not depend on what else runs on the machine, unlike the rates.
         results["nginx_cpu_us_per_request"] = round((cpu_seconds(workers) - cpu_before) / served * 1e6, 1)
 
-        bodies = os.path.join(tmp, "bodies.tsv")
-        len_bodies = int(max(rate_nginx, 20000) * args.seconds * 2.2)
-        make_bodies(bodies, len_bodies, args.events)
+        # One set of deliveries per run, all distinct. The measured run may not outpace nginx by more
+        # than 30% before repeating itself (repeats would be duplicates, acknowledged without a commit).
+        per_second = max(rate_nginx, 20000)
+        sets = {"warmup": per_second * args.warmup, "full": per_second * args.seconds * 1.3,
+                "paced": per_second * args.seconds * 0.8}
+        first = 0
+        for name, count in sets.items():
+            if count > 0:
+                make_requests(os.path.join(tmp, name), first, int(count), args.events, 2, f"127.0.0.1:{bot_port}")
+                first += int(count)
+        # The request files are ~100 MB of dirty pages: without this, the kernel writes them back ~30 s
+        # later, in the middle of the measured runs, and the bot's fsyncs queue behind that.
+        os.sync()
         script = os.path.join(tmp, "signed.lua")
         with open(script, "w") as f:
             f.write(LUA)
@@ -200,9 +266,8 @@ http {{ access_log off;
         text = text.replace("send_rate_per_second = 20", "send_rate_per_second = 10000")
         with open(config, "w") as f:
             f.write(text)
-        os.environ.update(BENCH_BODIES=bodies, BENCH_THREADS="2")
         env = dict(os.environ, PGIBOT_FACEBOOK_APP_SECRET=APP_SECRET, PGIBOT_FACEBOOK_PAGE_TOKEN="t",
-                   PGIBOT_FACEBOOK_VERIFY_TOKEN="v", BENCH_BODIES=bodies, BENCH_THREADS="2")
+                   PGIBOT_FACEBOOK_VERIFY_TOKEN="v")
 
         started = time.monotonic()
         bot = subprocess.Popen([args.pgibot, "serve", "--config", config], env=env,
@@ -223,23 +288,44 @@ http {{ access_log off;
         results["idle_rss_mb"] = round(rss_kb(bot.pid) / 1024, 1)
 
         # Warm-up (not measured): first connections, first pages of a new database file, first
-        # checkpoint. It sends deliveries from the far end of the list, so every measured one is new.
+        # checkpoint. It has deliveries of its own, so every measured one is new.
         if args.warmup > 0:
-            os.environ.update(dict(env, BENCH_OFFSET=str(int(len_bodies / 2 * 0.75))))
+            os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "warmup"))
             wrk(f"http://127.0.0.1:{bot_port}", args.warmup, args.connections, script=script)
-            os.environ.update(dict(env, BENCH_OFFSET="0"))
+        os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "full"))
         perf = None
         if args.profile:
-            perf = subprocess.Popen(["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-p", str(bot.pid), "-o", args.profile],
+            perf = subprocess.Popen(["perf", "record"] + (["-e", args.profile_event] if args.profile_event else ["-F", "999"]) + ["--call-graph", "dwarf,16384", "-p", str(bot.pid), "-o", args.profile],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        counter = None
+        events = (["syscalls:sys_enter_" + c for c in SYSCALLS] if args.syscalls else []) + \
+            [e for e in args.count.split(",") if e]
+        if events:
+            counter = subprocess.Popen(["perf", "stat", "--per-thread", "-x", ",", "-o",
+                                        os.path.join(tmp, "counts.csv"), "-e", ",".join(events),
+                                        "-p", str(bot.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(0.5)
         cpu_before = cpu_seconds([bot.pid])
+        threads_before = thread_cpu(bot.pid)
+        load_started = time.monotonic()
+        machine_before = cpu_times()
+        nstat_delta(0, reset=True)
         rate, lat, non2xx, errors, out = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, args.connections,
                                              script=script)
         cpu_load = cpu_seconds([bot.pid]) - cpu_before
+        load_seconds = time.monotonic() - load_started
+        # Busy share of one core per thread name: a thread near 100% is the bottleneck.
+        results["pgibot_thread_busy_percent"] = {
+            name: round(100 * (seconds - threads_before.get(name, 0)) / load_seconds, 1)
+            for name, seconds in sorted(thread_cpu(bot.pid).items())
+            if seconds - threads_before.get(name, 0) > 0.01 * load_seconds}
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait(30)
+        if counter:
+            counter.send_signal(signal.SIGINT)
+            counter.wait(30)
         results["pgibot_rps"] = rate
         results["pgibot_latency_ms_full_load"] = lat
         results["pgibot_non2xx"] = non2xx
@@ -247,15 +333,30 @@ http {{ access_log off;
         results["rss_after_load_mb"] = round(rss_kb(bot.pid) / 1024, 1)
 
         sent = int(re.search(r"(\d+) requests in", out).group(1))
+        results["pgibot_tcp_per_request"] = nstat_delta(sent)
+        results["pgibot_machine_cpu_percent"] = cpu_share(machine_before, cpu_times())
         # Includes the handling and sending the run caused while it lasted (none for receipts).
         results["pgibot_cpu_us_per_request"] = round(cpu_load / sent * 1e6, 1)
+        if counter:
+            # perf stat --per-thread -x, lines: "<comm>-<tid>,<count>,<unit>,<event>,..."; summed per thread name.
+            per = {}
+            with open(os.path.join(tmp, "counts.csv")) as f:
+                for line in f:
+                    cells = line.strip().split(",")
+                    if len(cells) > 3 and cells[1].isdigit():
+                        thread = cells[0].rsplit("-", 1)[0]
+                        event = cells[3].rsplit("sys_enter_", 1)[-1]
+                        row = per.setdefault(event, {})
+                        row[thread] = row.get(thread, 0) + int(cells[1])
+            results["pgibot_counts_per_request"] = {
+                event: {thread: round(n / sent, 3) for thread, n in sorted(row.items()) if n}
+                for event, row in per.items()}
         # Latency under a steady load the bot can carry: half its own full-load rate. wrk paces in
         # whole milliseconds, so each connection waits 1 ms after every answer and the rate is set
-        # by the number of connections (the achieved rate is reported). Deliveries start past those
-        # the first run used, so that every request is new again.
+        # by the number of connections (the achieved rate is reported). Its deliveries are new again.
         paced = rate / 2
         paced_connections = max(2, round(paced * 0.0018))
-        os.environ.update(dict(env, BENCH_DELAY_MS="1", BENCH_OFFSET=str(sent // 2 + 1000)))
+        os.environ.update(BENCH_DELAY_MS="1", BENCH_REQUESTS=os.path.join(tmp, "paced"))
         rate_h, lat_h, non2xx_h, _, _ = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, paced_connections,
                                             script=script)
         results["paced_target_rps"] = round(paced)
