@@ -240,8 +240,9 @@ int run_serve(const std::string& config_file) {
     dispatch_hooks.on_handled = [&telemetry](const Event&, double seconds) { telemetry.handled(seconds); };
     pipeline::Dispatcher dispatcher(*store, processor, config.pipeline.workers, dispatch_hooks,
                                     config.pipeline.background_nice);
-    pipeline::Committer committer(*store, static_cast<std::size_t>(config.pipeline.commit_batch_max),
-                                  [&dispatcher] { dispatcher.notify(); });
+    pipeline::Committer committer(
+        *store, static_cast<std::size_t>(config.pipeline.commit_batch_max), [&dispatcher] { dispatcher.notify(); },
+        [&telemetry](double seconds, std::size_t webhooks) { telemetry.inbox_commit(seconds, webhooks); });
 
     auto router = std::make_shared<http::Router>();
     router->add("GET", "/healthz", [](http::Request&&, http::Responder respond) {

@@ -43,6 +43,7 @@ public:
     }
     void ack_latency(double seconds) { metrics_.observe_ack(seconds); }
     void handled(double seconds) { metrics_.observe_handler(seconds); }
+    void inbox_commit(double seconds, std::size_t webhooks) { metrics_.observe_inbox_commit(seconds, webhooks); }
     void send_attempt(std::string_view platform, std::string_view outcome, double seconds) {
         metrics_.send_attempt(platform, outcome, seconds);
     }

@@ -23,6 +23,7 @@ const prometheus::Histogram::BucketBoundaries kSendBuckets = {0.01, 0.025, 0.05,
                                                               1,    2.5,   5,    10,  30};
 const prometheus::Histogram::BucketBoundaries kHandlerBuckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                                                  0.01,   0.025,   0.05,   0.1,   0.25,   1};
+const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
 // Family children by label values, created on first use and then found under a shared lock.
 template <class Metric>
@@ -125,6 +126,19 @@ struct Metrics::Impl {
             .Register(*registry)
             .Add({}, kHandlerBuckets);
 
+    prometheus::Histogram& inbox_commit_duration =
+        prometheus::BuildHistogram()
+            .Name("pgibot_inbox_commit_duration_seconds")
+            .Help("One group commit of webhooks into the inbox, fsync included")
+            .Register(*registry)
+            .Add({}, kHandlerBuckets);
+    prometheus::Histogram& inbox_commit_webhooks =
+        prometheus::BuildHistogram()
+            .Name("pgibot_inbox_commit_webhooks")
+            .Help("Webhooks per group commit into the inbox")
+            .Register(*registry)
+            .Add({}, kBatchBuckets);
+
     std::shared_mutex routes_mutex;
     std::unordered_set<std::string> routes;
 };
@@ -169,6 +183,11 @@ void Metrics::set_queue_depth(std::string_view queue, double depth) { impl_->que
 void Metrics::observe_ack(double seconds) { impl_->ack_duration.Observe(seconds); }
 
 void Metrics::observe_handler(double seconds) { impl_->handler_duration.Observe(seconds); }
+
+void Metrics::observe_inbox_commit(double seconds, std::size_t webhooks) {
+    impl_->inbox_commit_duration.Observe(seconds);
+    impl_->inbox_commit_webhooks.Observe(static_cast<double>(webhooks));
+}
 
 std::string Metrics::serialize() const {
     return prometheus::TextSerializer().Serialize(impl_->registry->Collect());

@@ -4,6 +4,7 @@
 //
 // All methods are thread-safe and cheap enough for I/O threads: label children are created once
 // and cached. Keep label values bounded (route names, platforms, outcome words), never ids or text.
+#include <cstddef>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -38,6 +39,8 @@ public:
     void observe_ack(double seconds);
     // pgibot_handler_duration_seconds: one handler run
     void observe_handler(double seconds);
+    // pgibot_inbox_commit_duration_seconds and pgibot_inbox_commit_webhooks: one group commit
+    void observe_inbox_commit(double seconds, std::size_t webhooks);
 
     // Prometheus text exposition format (Content-Type: text/plain; version=0.0.4).
     [[nodiscard]] std::string serialize() const;

@@ -3,10 +3,16 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
+
 namespace pgibot::pipeline {
 
-Committer::Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed)
-    : store_(store), batch_max_(batch_max == 0 ? 1 : batch_max), on_committed_(std::move(on_committed)) {}
+Committer::Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed,
+                     CommitObserver observe)
+    : store_(store),
+      batch_max_(batch_max == 0 ? 1 : batch_max),
+      on_committed_(std::move(on_committed)),
+      observe_(std::move(observe)) {}
 
 Committer::~Committer() { stop(); }
 
@@ -39,6 +45,9 @@ std::size_t Committer::queued() const {
 }
 
 void Committer::submit(std::vector<store::Store::IncomingEvent> events, Done done) {
+    // Sealing runs here, on the submitting (I/O) thread, in parallel: the commit thread is the one
+    // serial step between a webhook and its 200, so it keeps only the work that needs the write lock.
+    for (auto& event : events) store_.prepare(event);
     {
         std::lock_guard lock(mutex_);
         if (running_ && !stopping_) {
@@ -71,11 +80,15 @@ void Committer::run() {
         }
         std::vector<std::size_t> fresh;
         bool ok = true;
+        const auto started = std::chrono::steady_clock::now();
         try {
             fresh = store_.commit_event_batches(batches);
         } catch (const std::exception& e) {
             ok = false;
             spdlog::error("inbox commit of {} webhooks failed: {}", batch.size(), e.what());
+        }
+        if (observe_) {
+            observe_(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(), batch.size());
         }
         for (std::size_t i = 0; i < batch.size(); ++i) {
             batch[i].done(ok, ok && i < fresh.size() ? fresh[i] : 0);

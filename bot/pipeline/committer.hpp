@@ -18,8 +18,12 @@ public:
     // ok=false: the store failed; nothing of that webhook was committed (answer 503, the platform retries).
     using Done = std::function<void(bool ok, std::size_t new_events)>;
 
+    // After each group commit (from the committer's thread): how long it took and how many webhooks it held.
+    using CommitObserver = std::function<void(double seconds, std::size_t webhooks)>;
+
     // on_committed runs after each commit that stored an event still to be handled.
-    Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed);
+    Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed,
+              CommitObserver observe = {});
     ~Committer();
     Committer(const Committer&) = delete;
     Committer& operator=(const Committer&) = delete;
@@ -40,6 +44,7 @@ private:
     store::Store& store_;
     std::size_t batch_max_;
     std::function<void()> on_committed_;
+    CommitObserver observe_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<Pending> queue_;

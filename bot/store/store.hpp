@@ -187,7 +187,13 @@ public:
         // Stored as already handled (handlers::needs_handling said no): kept and deduplicated like
         // any event, but never handed to a lane.
         bool handled = false;
+        // Set by prepare(): event_json already holds the stored form (sealed).
+        bool prepared = false;
     };
+    // The part of storing an event that needs no write lock (the SQLite store seals event_json here),
+    // run by the submitting thread so that the group commit's one-at-a-time section stays short.
+    // Optional: commit_events prepares what was not.
+    virtual void prepare(IncomingEvent& event) const { (void)event; }
     virtual std::size_t commit_events(const std::vector<IncomingEvent>& events) = 0;
     // Several webhooks in one transaction (group commit): the result per batch, same order.
     virtual std::vector<std::size_t> commit_event_batches(const std::vector<std::vector<IncomingEvent>>& batches) = 0;

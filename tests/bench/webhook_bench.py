@@ -88,6 +88,20 @@ def cpu_share(before, after):
     return {n: round(100 * d / total, 1) for n, d in zip(names, delta) if d}
 
 
+def commit_totals(port):
+    """(commits, webhooks, seconds) of the inbox group commits so far, from pgibot's /metrics."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", "/metrics")
+    text = c.getresponse().read().decode()
+    values = {}
+    for name in ("pgibot_inbox_commit_duration_seconds_count", "pgibot_inbox_commit_duration_seconds_sum",
+                 "pgibot_inbox_commit_webhooks_sum"):
+        m = re.search(rf"^{name}(?:{{}})? ([0-9.e+-]+)$", text, re.M)
+        values[name] = float(m.group(1)) if m else 0.0
+    return (values["pgibot_inbox_commit_duration_seconds_count"], values["pgibot_inbox_commit_webhooks_sum"],
+            values["pgibot_inbox_commit_duration_seconds_sum"])
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -306,6 +320,7 @@ http {{ access_log off;
                                         os.path.join(tmp, "counts.csv"), "-e", ",".join(events),
                                         "-p", str(bot.pid)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(0.5)
+        commits_before = commit_totals(bot_port)
         cpu_before = cpu_seconds([bot.pid])
         threads_before = thread_cpu(bot.pid)
         load_started = time.monotonic()
@@ -331,6 +346,11 @@ http {{ access_log off;
         results["pgibot_non2xx"] = non2xx
         results["ratio_to_nginx"] = round(rate / rate_nginx, 3)
         results["rss_after_load_mb"] = round(rss_kb(bot.pid) / 1024, 1)
+        commits, webhooks, commit_seconds = (b - a for a, b in zip(commits_before, commit_totals(bot_port)))
+        if commits:
+            results["inbox_commits"] = {"per_second": round(commits / load_seconds),
+                                        "webhooks_each": round(webhooks / commits, 1),
+                                        "mean_ms": round(commit_seconds / commits * 1000, 3)}
 
         sent = int(re.search(r"(\d+) requests in", out).group(1))
         results["pgibot_tcp_per_request"] = nstat_delta(sent)

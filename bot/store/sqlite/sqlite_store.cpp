@@ -302,6 +302,12 @@ public:
         return insert_batches(all);
     }
 
+    void prepare(IncomingEvent& event) const override {
+        if (event.prepared) return;
+        event.event_json = sealed(event.event_json);
+        event.prepared = true;
+    }
+
     std::vector<InboxItem> pending_inbox(std::int64_t after_id, std::size_t limit) override {
         auto connection = pool_.acquire();
         auto stmt = connection->prepare(kPendingInbox);
@@ -831,7 +837,10 @@ private:
                 } else {
                     stmt.bind(1, event.dedup_key);
                 }
-                stmt.bind(2, event.user_key).bind(3, sealed(event.event_json)).bind(4, event.trace_id).bind(5, now);
+                stmt.bind(2, event.user_key)
+                    .bind(3, event.prepared ? event.event_json : sealed(event.event_json))
+                    .bind(4, event.trace_id)
+                    .bind(5, now);
                 if (event.handled) {
                     stmt.bind(6, now);
                 } else {

@@ -30,6 +30,8 @@ TEST(Metrics, SerializesFixedNamesAndLabels) {
     metrics.set_queue_depth("outbox", 1);
     metrics.observe_ack(0.01);
     metrics.observe_handler(0.0002);
+    metrics.observe_inbox_commit(0.0012, 28);
+    metrics.observe_inbox_commit(0.0009, 3);
 
     const std::string text = metrics.serialize();
     EXPECT_TRUE(contains(text, "# TYPE pgibot_http_requests_total counter"));
@@ -45,6 +47,9 @@ TEST(Metrics, SerializesFixedNamesAndLabels) {
     EXPECT_TRUE(contains(text, R"(pgibot_queue_depth{queue="inbox"} 3)"));
     EXPECT_TRUE(contains(text, "pgibot_ack_duration_seconds_count 1"));
     EXPECT_TRUE(contains(text, "pgibot_handler_duration_seconds_count 1"));
+    EXPECT_TRUE(contains(text, "pgibot_inbox_commit_duration_seconds_count 2"));
+    EXPECT_TRUE(contains(text, "pgibot_inbox_commit_webhooks_sum 31"));
+    EXPECT_TRUE(contains(text, R"(pgibot_inbox_commit_webhooks_bucket{le="4"} 1)"));
 }
 
 TEST(Metrics, ConcurrentIncrementsAreCounted) {

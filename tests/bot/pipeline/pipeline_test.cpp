@@ -13,6 +13,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "bot/pipeline/committer.hpp"
@@ -247,6 +248,47 @@ TEST_F(PipelineTest, CommitOfHandledEventsOnlyDoesNotWakeTheDispatcher) {
     EXPECT_EQ(store_->pending_inbox(0, 100).size(), 1u);
 }
 
+
+// The committer's thread is the one serial step between a webhook and its 200: sealing (encryption
+// at rest) runs on the submitting thread instead, and each group commit is reported (for /metrics).
+TEST(Committer, SealsOnTheSubmittingThreadAndReportsEachCommit) {
+    pgibot::test::TempDir dir;
+    std::mutex m;
+    std::set<std::thread::id> sealing_threads;
+    store::SqliteOptions o;
+    o.path = (dir.path() / "c.db").string();
+    o.seal_text = [&](std::string_view plain) {
+        std::lock_guard lock(m);
+        sealing_threads.insert(std::this_thread::get_id());
+        return "PGT1:" + std::string(plain);
+    };
+    o.open_text = [](std::string_view sealed) -> std::optional<std::string> { return std::string(sealed.substr(5)); };
+    auto store = store::open_sqlite(o);
+    std::vector<std::size_t> reported;  // webhooks per commit
+    pipeline::Committer committer(*store, 64, {}, [&](double seconds, std::size_t webhooks) {
+        EXPECT_GE(seconds, 0.0);
+        std::lock_guard lock(m);
+        reported.push_back(webhooks);
+    });
+    committer.start();
+    std::atomic<int> done{0};
+    for (int i = 0; i < 5; ++i) {
+        committer.submit({{"k" + std::to_string(i), "facebook:p:u", R"({"n":)" + std::to_string(i) + "}", "t"}},
+                         [&](bool ok, std::size_t fresh) { done += ok && fresh == 1 ? 1 : 100; });
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (done.load() < 5 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+    committer.stop();
+    EXPECT_EQ(done.load(), 5);
+    EXPECT_EQ(sealing_threads, std::set<std::thread::id>{std::this_thread::get_id()})
+        << "events were sealed on the commit thread";
+    std::size_t total = 0;
+    for (auto n : reported) total += n;
+    EXPECT_EQ(total, 5u) << "every webhook is counted in exactly one reported commit";
+    const auto rows = store->pending_inbox(0, 10);
+    ASSERT_EQ(rows.size(), 5u);
+    EXPECT_EQ(rows[3].event_json, R"({"n":3})") << "sealed once, opened once";
+}
 
 // --- batch queue ----------------------------------------------------------------------------------
 

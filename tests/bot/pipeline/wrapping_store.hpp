@@ -87,6 +87,7 @@ public:
     }
 
     // --- everything else: passed on ---------------------------------------------------------------
+    void prepare(IncomingEvent& event) const override { inner_.prepare(event); }
     std::size_t commit_events(const std::vector<IncomingEvent>& events) override { return inner_.commit_events(events); }
     std::vector<std::size_t> commit_event_batches(const std::vector<std::vector<IncomingEvent>>& batches) override {
         return inner_.commit_event_batches(batches);

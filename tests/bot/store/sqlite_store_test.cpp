@@ -182,6 +182,38 @@ TEST_F(SqliteStoreTest, BatchCommitCountsNewRowsPerBatch) {
     EXPECT_EQ(store->commit_event_batches({{}, {}}), (std::vector<std::size_t>{0, 0}));
 }
 
+// prepare() seals on the caller's thread; the commit then stores that form as it is. Sealed once
+// whether prepared or not, and prepare() twice does not seal twice.
+TEST_F(SqliteStoreTest, PreparedEventsAreSealedOnceAndReadBackAsTheyCame) {
+    std::atomic<int> seals{0};
+    SqliteOptions o{db_.path(), true, 5000, {}, {}};
+    o.seal_text = [&seals](std::string_view plain) {
+        ++seals;
+        return "PGT1:" + std::string(plain.rbegin(), plain.rend());  // reversible stand-in for the cipher
+    };
+    o.open_text = [](std::string_view sealed) -> std::optional<std::string> {
+        const auto body = sealed.substr(5);
+        return std::string(body.rbegin(), body.rend());
+    };
+    auto store = open_sqlite(o);
+    Store::IncomingEvent prepared{"k1", "facebook:p:u1", R"({"text":"khói ở xã Tân Tiến"})", "t1"};
+    store->prepare(prepared);
+    EXPECT_TRUE(prepared.prepared);
+    EXPECT_TRUE(prepared.event_json.starts_with("PGT1:")) << "prepare() seals";
+    store->prepare(prepared);
+    EXPECT_EQ(seals.load(), 1) << "a second prepare() must not seal the sealed form again";
+    Store::IncomingEvent plain{"k2", "facebook:p:u2", R"({"text":"rác thải"})", "t2"};
+    EXPECT_EQ(store->commit_event_batches({{prepared}, {plain}}), (std::vector<std::size_t>{1, 1}));
+    EXPECT_EQ(seals.load(), 2) << "the commit seals only what was not prepared";
+    const auto rows = store->pending_inbox(0, 10);
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].event_json, R"({"text":"khói ở xã Tân Tiến"})");
+    EXPECT_EQ(rows[1].event_json, R"({"text":"rác thải"})");
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox WHERE event_json LIKE 'PGT1:%'"), 2) << "stored sealed";
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox WHERE event_json LIKE 'PGT1:PGT1:%'"), 0);
+}
+
 TEST_F(SqliteStoreTest, PendingInboxHonoursCursorLimitAndHandled) {
     auto store = open();
     store->commit_events({incoming("1"), incoming("2"), incoming("3"), incoming("4")});
