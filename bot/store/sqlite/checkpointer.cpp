@@ -69,6 +69,9 @@ void Checkpointer::run() {
         if (left < 0) {
             spdlog::warn("sqlite checkpoint failed; retrying later");
             connection.reset();
+            // Every commit past the threshold asks for a round: without a pause, a checkpoint that keeps
+            // failing (another process checkpointing) would be retried, with a new connection, per commit.
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
             continue;
         }
         checkpoints_.fetch_add(1, std::memory_order_relaxed);
