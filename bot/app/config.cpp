@@ -255,6 +255,7 @@ void read_rest(TableReader& root, Config& c) {
         r.integer("retry_max_ms", c.pipeline.retry_max_ms, 1, 86400000);
         r.integer("commit_batch_max", c.pipeline.commit_batch_max, 1, 100000);
         r.integer("background_nice", c.pipeline.background_nice, 0, 19);
+        r.integer("commit_nice", c.pipeline.commit_nice, -20, 0);
     }
     if (const auto* t = root.table("conversation")) {
         TableReader r(*t, "conversation", root.file(), root.errors());

@@ -61,6 +61,7 @@ struct PipelineConfig {
     int retry_max_ms = 300000;
     int commit_batch_max = 512;
     int background_nice = 5;
+    int commit_nice = -10;
 };
 
 struct ConversationConfig {

@@ -242,7 +242,8 @@ int run_serve(const std::string& config_file) {
                                     config.pipeline.background_nice);
     pipeline::Committer committer(
         *store, static_cast<std::size_t>(config.pipeline.commit_batch_max), [&dispatcher] { dispatcher.notify(); },
-        [&telemetry](double seconds, std::size_t webhooks) { telemetry.inbox_commit(seconds, webhooks); });
+        [&telemetry](double seconds, std::size_t webhooks) { telemetry.inbox_commit(seconds, webhooks); },
+        config.pipeline.commit_nice);
 
     auto router = std::make_shared<http::Router>();
     router->add("GET", "/healthz", [](http::Request&&, http::Responder respond) {

@@ -1,5 +1,7 @@
 #include "bot/pipeline/committer.hpp"
 
+#include "bot/pipeline/thread_priority.hpp"
+
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
@@ -8,11 +10,12 @@
 namespace pgibot::pipeline {
 
 Committer::Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed,
-                     CommitObserver observe)
+                     CommitObserver observe, int nice)
     : store_(store),
       batch_max_(batch_max == 0 ? 1 : batch_max),
       on_committed_(std::move(on_committed)),
-      observe_(std::move(observe)) {}
+      observe_(std::move(observe)),
+      nice_(nice) {}
 
 Committer::~Committer() { stop(); }
 
@@ -23,6 +26,11 @@ void Committer::start() {
     stopping_ = false;
     thread_ = std::thread([this] {
         pthread_setname_np(pthread_self(), "pgibot-commit");
+        if (!raise_current_thread_priority(nice_)) {
+            spdlog::warn("the inbox commit thread may not run at nice {} (needs CAP_SYS_NICE or LimitNICE={}); "
+                         "it runs at normal priority, acknowledgements wait longer under load",
+                         nice_, nice_);
+        }
         run();
     });
 }

@@ -21,9 +21,11 @@ public:
     // After each group commit (from the committer's thread): how long it took and how many webhooks it held.
     using CommitObserver = std::function<void(double seconds, std::size_t webhooks)>;
 
-    // on_committed runs after each commit that stored an event still to be handled.
+    // on_committed runs after each commit that stored an event still to be handled. `nice` (-20..0):
+    // the commit thread's priority; it is the one serial step before each webhook's 200, and woken
+    // late (behind the I/O threads, after each fsync) it made every acknowledgement wait.
     Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed,
-              CommitObserver observe = {});
+              CommitObserver observe = {}, int nice = 0);
     ~Committer();
     Committer(const Committer&) = delete;
     Committer& operator=(const Committer&) = delete;
@@ -45,6 +47,7 @@ private:
     std::size_t batch_max_;
     std::function<void()> on_committed_;
     CommitObserver observe_;
+    int nice_;
     mutable std::mutex mutex_;
     std::condition_variable cv_;
     std::vector<Pending> queue_;

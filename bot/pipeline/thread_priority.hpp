@@ -14,4 +14,11 @@ inline void lower_current_thread_priority(int nice) {
     (void)setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);
 }
 
+// A nice value below 0 puts the thread ahead of the others when it wakes. That needs CAP_SYS_NICE or
+// an RLIMIT_NICE that allows it (systemd: LimitNICE=); returns false if the system refused.
+inline bool raise_current_thread_priority(int nice) {
+    if (nice >= 0) return true;
+    return setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice) == 0;
+}
+
 }  // namespace pgibot::pipeline

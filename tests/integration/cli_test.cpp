@@ -78,6 +78,17 @@ TEST(Cli, BackgroundNiceOutOfRangeIsRefused) {
     EXPECT_EQ(ocode, 0) << oout;
 }
 
+TEST(Cli, CommitNiceOutOfRangeIsRefused) {
+    TempDir dir;
+    const auto path = dir.write_file("cnice.toml", base_config(dir) + "[pipeline]\ncommit_nice = 5\n");
+    auto [code, out] = BotProcess::run({"config", "check", "--config", path.string()});
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("pipeline.commit_nice"), std::string::npos) << out;
+    const auto ok = dir.write_file("cnice-ok.toml", base_config(dir) + "[pipeline]\ncommit_nice = -20\n");
+    auto [ocode, oout] = BotProcess::run({"config", "check", "--config", ok.string()});
+    EXPECT_EQ(ocode, 0) << oout;
+}
+
 TEST(Cli, EnabledPlatformWithoutSecretsRefusesToStart) {
     TempDir dir;
     const auto path =
