@@ -1,11 +1,11 @@
 #include "bot/pipeline/committer.hpp"
 
-#include "bot/pipeline/thread_priority.hpp"
-
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+
+#include "bot/pipeline/thread_priority.hpp"
 
 namespace pgibot::pipeline {
 
@@ -55,7 +55,13 @@ std::size_t Committer::queued() const {
 void Committer::submit(std::vector<store::Store::IncomingEvent> events, Done done) {
     // Sealing runs here, on the submitting (I/O) thread, in parallel: the commit thread is the one
     // serial step between a webhook and its 200, so it keeps only the work that needs the write lock.
-    for (auto& event : events) store_.prepare(event);
+    try {
+        for (auto& event : events) store_.prepare(event);
+    } catch (const std::exception& e) {
+        spdlog::error("inbox: an event could not be prepared for storage: {}", e.what());
+        done(false, 0);  // nothing committed: 503, the platform sends it again
+        return;
+    }
     {
         std::lock_guard lock(mutex_);
         if (running_ && !stopping_) {
