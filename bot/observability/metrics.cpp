@@ -34,7 +34,9 @@ public:
         : family_(family), names_(std::move(label_names)), buckets_(std::move(buckets)) {}
 
     Metric& get(std::initializer_list<std::string_view> values) {
-        std::string key;
+        // Built in a per-thread buffer: this runs for every request, and a new string allocated each time.
+        thread_local std::string key;
+        key.clear();
         for (const auto value : values) {
             key.append(value);
             key.push_back('\x1f');
@@ -54,7 +56,7 @@ public:
         } else {
             metric = &family_.Add(labels);
         }
-        cache_.emplace(std::move(key), metric);
+        cache_.emplace(key, metric);
         return *metric;
     }
 
