@@ -67,27 +67,21 @@ TEST(Cli, ConfigErrorsNameKeyAndLine) {
     EXPECT_NE(lout.find("server.listen"), std::string::npos) << lout;
 }
 
-TEST(Cli, BackgroundNiceOutOfRangeIsRefused) {
+// `config check` refuses `key = bad` in [pipeline], naming the key, and accepts `key = good`.
+void expect_pipeline_range(const std::string& key, const std::string& bad, const std::string& good) {
     TempDir dir;
-    const auto path = dir.write_file("nice.toml", base_config(dir) + "[pipeline]\nbackground_nice = 25\n");
+    const auto path = dir.write_file("bad.toml", base_config(dir) + "[pipeline]\n" + key + " = " + bad + "\n");
     auto [code, out] = BotProcess::run({"config", "check", "--config", path.string()});
-    EXPECT_EQ(code, 2) << out;
-    EXPECT_NE(out.find("pipeline.background_nice"), std::string::npos) << out;
-    const auto ok = dir.write_file("nice-ok.toml", base_config(dir) + "[pipeline]\nbackground_nice = 0\n");
+    EXPECT_EQ(code, 2) << key << " = " << bad << ": " << out;
+    EXPECT_NE(out.find("pipeline." + key), std::string::npos) << out;
+    const auto ok = dir.write_file("ok.toml", base_config(dir) + "[pipeline]\n" + key + " = " + good + "\n");
     auto [ocode, oout] = BotProcess::run({"config", "check", "--config", ok.string()});
-    EXPECT_EQ(ocode, 0) << oout;
+    EXPECT_EQ(ocode, 0) << key << " = " << good << ": " << oout;
 }
 
-TEST(Cli, CommitNiceOutOfRangeIsRefused) {
-    TempDir dir;
-    const auto path = dir.write_file("cnice.toml", base_config(dir) + "[pipeline]\ncommit_nice = 5\n");
-    auto [code, out] = BotProcess::run({"config", "check", "--config", path.string()});
-    EXPECT_EQ(code, 2) << out;
-    EXPECT_NE(out.find("pipeline.commit_nice"), std::string::npos) << out;
-    const auto ok = dir.write_file("cnice-ok.toml", base_config(dir) + "[pipeline]\ncommit_nice = -20\n");
-    auto [ocode, oout] = BotProcess::run({"config", "check", "--config", ok.string()});
-    EXPECT_EQ(ocode, 0) << oout;
-}
+TEST(Cli, BackgroundNiceOutOfRangeIsRefused) { expect_pipeline_range("background_nice", "25", "0"); }
+
+TEST(Cli, CommitNiceOutOfRangeIsRefused) { expect_pipeline_range("commit_nice", "5", "-20"); }
 
 TEST(Cli, EnabledPlatformWithoutSecretsRefusesToStart) {
     TempDir dir;

@@ -7,7 +7,8 @@
 // One process inserts into a given database's inbox: `pgibot serve`, through its Committer. The CLI
 // commands (ask, chat, tipoffs, ...) never insert inbox rows. A second process inserting into the
 // same inbox would not see this process's keys, and each would accept the other's duplicates (events
-// handled, and answered, twice). Nothing guards against two `pgibot serve` on one database file.
+// handled, and answered, twice). `serve` takes an flock on "<database>.serve-lock" to refuse a second
+// server on the same file (bot/app/bootstrap: ServeLock).
 //
 // Not thread-safe: the store guards it with its own mutex.
 #include <array>
