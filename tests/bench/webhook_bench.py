@@ -2,12 +2,15 @@
 """Webhook acknowledgement benchmark (run by hand, never by CTest).
 
 Measures, on loopback, with wrk as the load generator:
-  1. nginx answering a static 200 (the reference rate);
+  1. nginx answering a static 200 (the reference rate): to a plain GET, and to the very requests pgibot
+     gets (same script and files, so wrk takes the same share of the two cores in both runs);
+     with --floor, also ack_floor: the signature check and a raw durable append, nothing else;
   2. pgibot acknowledging signed Facebook webhooks (verified, parsed, committed with fsync) at full load;
   3. pgibot's latency under a steady load of half its own full-load rate (p50/p99);
   4. pgibot's resident memory idle and after the load, and its start-up time to /healthz.
 
 Usage: python3 tests/bench/webhook_bench.py [--pgibot build/release/bot/app/pgibot] [--seconds 10]
+                                            [--events read] [--floor build/release/tests/bench/ack_floor]
 Needs: wrk and nginx (apt-get install wrk nginx). Replies go to nginx standing in for the Graph API.
 """
 import argparse
@@ -202,6 +205,9 @@ def main():
     ap.add_argument("--events", choices=["text", "read"], default="text",
                     help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before the runs")
+    ap.add_argument("--floor", default=None,
+                    help="also measure this ack_floor binary (build/release/tests/bench/ack_floor): the signature "
+                         "check and a raw durable append, nothing else, under the same load")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
     ap.add_argument("--syscalls", action="store_true",
                     help="count pgibot's system calls per request during the full-load run (perf stat)")
@@ -261,6 +267,36 @@ http {{ access_log off;
         script = os.path.join(tmp, "signed.lua")
         with open(script, "w") as f:
             f.write(LUA)
+        # The same wrk load for both servers: nginx answers the very requests pgibot gets (same script,
+        # same files, same connections), so the load generator takes the same CPU from the two cores in
+        # both runs. The plain GET above costs wrk far less per request, which leaves nginx more CPU.
+        os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "full"))
+        cpu_before = cpu_seconds(workers)
+        rate_same, lat_same, _, _, out = wrk(f"http://127.0.0.1:{nginx_port}/webhooks/facebook", args.seconds,
+                                             args.connections, script=script)
+        served = int(re.search(r"(\d+) requests in", out).group(1))
+        results["nginx_same_requests_rps"] = rate_same
+        results["nginx_same_requests_latency_ms"] = lat_same
+        results["nginx_same_requests_cpu_us_per_request"] = round((cpu_seconds(workers) - cpu_before) / served * 1e6, 1)
+        if args.floor:
+            # The floor: only the signature check and a raw append with fdatasync per group (ack_floor.cpp).
+            floor = subprocess.Popen([args.floor, os.path.join(tmp, "floor.log")], stdout=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, PGIBOT_FACEBOOK_APP_SECRET=APP_SECRET))
+            try:
+                floor_port = int(floor.stdout.readline())
+                wrk(f"http://127.0.0.1:{floor_port}", 1, args.connections, script=script)  # first connections
+                cpu_before = cpu_seconds([floor.pid])
+                rate_floor, lat_floor, non2xx_floor, _, out = wrk(f"http://127.0.0.1:{floor_port}", args.seconds,
+                                                                  args.connections, script=script)
+                served = int(re.search(r"(\d+) requests in", out).group(1))
+                results["floor_rps"] = rate_floor
+                results["floor_latency_ms"] = lat_floor
+                results["floor_non2xx"] = non2xx_floor
+                results["floor_cpu_us_per_request"] = round((cpu_seconds([floor.pid]) - cpu_before) / served * 1e6, 1)
+            finally:
+                floor.kill()
+                floor.wait()
+                os.remove(os.path.join(tmp, "floor.log"))
         config = os.path.join(tmp, "pgibot.toml")
         with open(args.config or os.path.join(repo, "config", "pgibot.toml")) as src:
             text = src.read()
@@ -345,6 +381,9 @@ http {{ access_log off;
         results["pgibot_latency_ms_full_load"] = lat
         results["pgibot_non2xx"] = non2xx
         results["ratio_to_nginx"] = round(rate / rate_nginx, 3)
+        results["ratio_to_nginx_same_requests"] = round(rate / rate_same, 3)
+        if args.floor:
+            results["ratio_of_floor_to_nginx_same_requests"] = round(results["floor_rps"] / rate_same, 3)
         results["rss_after_load_mb"] = round(rss_kb(bot.pid) / 1024, 1)
         commits, webhooks, commit_seconds = (b - a for a, b in zip(commits_before, commit_totals(bot_port)))
         if commits:
@@ -384,6 +423,10 @@ http {{ access_log off;
         results["paced_achieved_rps"] = rate_h
         results["paced_latency_ms"] = lat_h
         results["paced_non2xx"] = non2xx_h
+        # The same paced load on nginx: the latency this machine adds by itself (scheduling, steal).
+        _, lat_nginx_h, _, _, _ = wrk(f"http://127.0.0.1:{nginx_port}/webhooks/facebook", args.seconds,
+                                      paced_connections, script=script)
+        results["nginx_paced_latency_ms"] = lat_nginx_h
     finally:
         if bot:
             bot.send_signal(signal.SIGTERM)
