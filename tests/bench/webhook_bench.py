@@ -255,7 +255,7 @@ http {{ access_log off;
         # than 30% before repeating itself (repeats would be duplicates, acknowledged without a commit).
         per_second = max(rate_nginx, 20000)
         sets = {"warmup": per_second * args.warmup, "full": per_second * args.seconds * 1.3,
-                "paced": per_second * args.seconds * 0.8}
+                "calibrate": per_second * 0.5 * 3 * 3, "paced": per_second * args.seconds * 0.8}
         first = 0
         for name, count in sets.items():
             if count > 0:
@@ -414,8 +414,16 @@ http {{ access_log off;
         # whole milliseconds, so each connection waits 1 ms after every answer and the rate is set
         # by the number of connections (the achieved rate is reported). Its deliveries are new again.
         paced = rate / 2
+        # Each connection sends about one request per (1 ms + latency): the number of connections that
+        # gives the target rate is found by up to three 3 s trials, on deliveries of their own.
         paced_connections = max(2, round(paced * 0.0018))
-        os.environ.update(BENCH_DELAY_MS="1", BENCH_REQUESTS=os.path.join(tmp, "paced"))
+        os.environ.update(BENCH_DELAY_MS="1", BENCH_REQUESTS=os.path.join(tmp, "calibrate"))
+        for _ in range(3):
+            trial, _, _, _, _ = wrk(f"http://127.0.0.1:{bot_port}", 3, paced_connections, script=script)
+            if abs(trial - paced) <= 0.05 * paced or trial <= 0:
+                break
+            paced_connections = max(2, round(paced_connections * min(2.0, paced / trial)))
+        os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "paced"))
         rate_h, lat_h, non2xx_h, _, _ = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, paced_connections,
                                             script=script)
         results["paced_target_rps"] = round(paced)
