@@ -232,6 +232,17 @@ int Connection::checkpoint_passive() {
     return log_frames - checkpointed;
 }
 
+bool Connection::sync_database_file() {
+    // SQLite's handle, not one of our own: closing a second descriptor of the file would drop the
+    // POSIX locks SQLite holds on it (they belong to the process, not to the descriptor).
+    sqlite3_file* file = nullptr;
+    if (sqlite3_file_control(db_, "main", SQLITE_FCNTL_FILE_POINTER, &file) != SQLITE_OK || file == nullptr ||
+        file->pMethods == nullptr) {
+        return false;
+    }
+    return file->pMethods->xSync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK;
+}
+
 void Connection::fail(std::string_view what, int rc) const {
     throw StoreError(error_message(what, rc, sqlite3_errmsg(db_)));
 }

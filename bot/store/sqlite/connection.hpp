@@ -79,6 +79,8 @@ public:
     // A PASSIVE checkpoint: copies what it can from the WAL into the database without waiting for
     // (or blocking) readers and writers. Returns the frames still in the WAL afterwards, or -1 on error.
     int checkpoint_passive();
+    // fsync of the database file (not the log), through SQLite's own file handle. False on error.
+    bool sync_database_file();
 
     // Throws StoreError: "<what>: <sqlite message>". Never includes bound values.
     [[noreturn]] void fail(std::string_view what, int rc) const;
