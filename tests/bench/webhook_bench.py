@@ -418,11 +418,17 @@ http {{ access_log off;
         # gives the target rate is found by up to three 3 s trials, on deliveries of their own.
         paced_connections = max(2, round(paced * 0.0018))
         os.environ.update(BENCH_DELAY_MS="1", BENCH_REQUESTS=os.path.join(tmp, "calibrate"))
+        trials = []
+        connections = paced_connections
         for _ in range(3):
-            trial, _, _, _, _ = wrk(f"http://127.0.0.1:{bot_port}", 3, paced_connections, script=script)
+            trial, _, _, _, _ = wrk(f"http://127.0.0.1:{bot_port}", 3, connections, script=script)
+            trials.append([connections, trial])
             if abs(trial - paced) <= 0.05 * paced or trial <= 0:
                 break
-            paced_connections = max(2, round(paced_connections * min(2.0, paced / trial)))
+            connections = max(2, round(connections * min(2.0, paced / trial)))
+        # The trial closest to the target (the rate is noisy here: the next count is not always better).
+        paced_connections = min(trials, key=lambda t: abs(t[1] - paced))[0]
+        results["paced_calibration"] = trials  # [connections, achieved rate] per trial
         os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "paced"))
         rate_h, lat_h, non2xx_h, _, _ = wrk(f"http://127.0.0.1:{bot_port}", args.seconds, paced_connections,
                                             script=script)
