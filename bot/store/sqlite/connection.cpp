@@ -58,6 +58,14 @@ Statement& Statement::bind(int index, std::string_view text) {
     return *this;
 }
 
+Statement& Statement::bind_unowned(int index, std::string_view text) {
+    if (const int rc = sqlite3_bind_text64(stmt_, index, non_null(text), text.size(), SQLITE_STATIC, SQLITE_UTF8);
+        rc != SQLITE_OK) {
+        connection_->fail("bind", rc);
+    }
+    return *this;
+}
+
 Statement& Statement::bind_blob(int index, std::string_view bytes) {
     if (const int rc = sqlite3_bind_blob64(stmt_, index, non_null(bytes), bytes.size(), kTransient);
         rc != SQLITE_OK) {

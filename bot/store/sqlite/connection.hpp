@@ -35,6 +35,9 @@ public:
     Statement& bind(int index, std::string_view text);
     Statement& bind_blob(int index, std::string_view bytes);
     Statement& bind_null(int index);
+    // Not copied: `text` must stay alive and unchanged until this Statement is gone (it resets the
+    // statement). For the inbox's inserts, whose values outlive them: a copy each saved.
+    Statement& bind_unowned(int index, std::string_view text);
 
     // true: a row is available; false: done.
     bool step();

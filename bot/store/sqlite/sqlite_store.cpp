@@ -276,7 +276,8 @@ void require_changed(const Connection& connection, std::string_view what) {
 class SqliteStore final : public Store {
 public:
     explicit SqliteStore(const SqliteOptions& options)
-        : checkpointer_(std::make_unique<sqlite::Checkpointer>(options)),
+        : options_(options),
+          checkpointer_(std::make_unique<sqlite::Checkpointer>(options)),
           pool_(options, checkpointer_.get()),
           durable_(options.synchronous_full),
           seal_(options.seal_text),
@@ -806,18 +807,37 @@ private:
         if (!any) {
             return fresh;
         }
-        auto connection = pool_.acquire();
         // Held until the new keys are remembered: a key is looked up and added by one commit at a time
         // (the committer's thread, and any other caller of commit_events).
         const std::lock_guard recent_lock(recent_mutex_);
+        // The inbox commits on a connection of its own, set to synchronous = FULL once, instead of a
+        // pooled one switched to FULL and back around each commit (DurableCommit), which parsed two
+        // PRAGMA statements per commit on the one serial step before acknowledgements.
+        if (!inbox_connection_) {
+            inbox_connection_ = std::make_unique<Connection>(options_, checkpointer_.get());
+            if (durable_) inbox_connection_->exec("PRAGMA synchronous = FULL");
+        }
+        try {
+            return insert_batches_on(*inbox_connection_, batches);
+        } catch (...) {
+            // A failed commit may leave it mid-transaction or broken: the next commit opens a new one.
+            inbox_connection_.reset();
+            throw;
+        }
+    }
+
+    // insert_batches' work, on the inbox's connection (the caller holds recent_mutex_).
+    std::vector<std::size_t> insert_batches_on(Connection& conn,
+                                               std::span<const std::vector<IncomingEvent>* const> batches) {
+        Connection* connection = &conn;
+        std::vector<std::size_t> fresh(batches.size(), 0);
         // Read back on the first insert, not at open: the CLI commands open the store and never
         // insert, and `serve` answers /healthz without waiting for a week of keys.
         if (!recent_loaded_) {
             load_recent_keys(*connection);
             recent_loaded_ = true;
         }
-        DurableCommit durable(*connection, durable_);  // acknowledged webhooks survive power loss
-        WriteTransaction tx(*connection);
+        WriteTransaction tx(*connection);  // FULL: acknowledged webhooks survive power loss
         const std::int64_t now = detail::now_ms();
         recent_.prune(now);
         // This transaction's keys: duplicates within it are dropped too, and they join recent_ only
@@ -831,15 +851,19 @@ private:
                         continue;  // known: already committed, or earlier in this transaction
                     }
                 }
+                std::string sealed_json;  // when the event was not prepare()d; outlives stmt
+                if (!event.prepared) sealed_json = sealed(event.event_json);
+                // The values outlive the statement (it is reset at the end of this iteration): bound
+                // without a copy each.
                 auto stmt = connection->prepare(kInsertInbox);
                 if (event.dedup_key.empty()) {
                     stmt.bind_null(1);
                 } else {
-                    stmt.bind(1, event.dedup_key);
+                    stmt.bind_unowned(1, event.dedup_key);
                 }
-                stmt.bind(2, event.user_key)
-                    .bind(3, event.prepared ? event.event_json : sealed(event.event_json))
-                    .bind(4, event.trace_id)
+                stmt.bind_unowned(2, event.user_key)
+                    .bind_unowned(3, event.prepared ? std::string_view(event.event_json) : std::string_view(sealed_json))
+                    .bind_unowned(4, event.trace_id)
                     .bind(5, now);
                 if (event.handled) {
                     stmt.bind(6, now);
@@ -1080,6 +1104,7 @@ private:
         return std::move(*plain);
     }
 
+    SqliteOptions options_;
     // Declared before the pool: it outlives every connection that reports to it.
     std::unique_ptr<sqlite::Checkpointer> checkpointer_;
     ConnectionPool pool_;
@@ -1090,6 +1115,7 @@ private:
     std::mutex recent_mutex_;
     RecentKeys recent_;  // guarded by recent_mutex_
     bool recent_loaded_ = false;  // guarded by recent_mutex_
+    std::unique_ptr<Connection> inbox_connection_;  // guarded by recent_mutex_; after the checkpointer
 };
 
 }  // namespace
