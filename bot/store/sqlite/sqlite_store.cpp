@@ -827,17 +827,16 @@ private:
     }
 
     // insert_batches' work, on the inbox's connection (the caller holds recent_mutex_).
-    std::vector<std::size_t> insert_batches_on(Connection& conn,
+    std::vector<std::size_t> insert_batches_on(Connection& connection,
                                                std::span<const std::vector<IncomingEvent>* const> batches) {
-        Connection* connection = &conn;
         std::vector<std::size_t> fresh(batches.size(), 0);
         // Read back on the first insert, not at open: the CLI commands open the store and never
         // insert, and `serve` answers /healthz without waiting for a week of keys.
         if (!recent_loaded_) {
-            load_recent_keys(*connection);
+            load_recent_keys(connection);
             recent_loaded_ = true;
         }
-        WriteTransaction tx(*connection);  // FULL: acknowledged webhooks survive power loss
+        WriteTransaction tx(connection);  // FULL: acknowledged webhooks survive power loss
         const std::int64_t now = detail::now_ms();
         recent_.prune(now);
         // This transaction's keys: duplicates within it are dropped too, and they join recent_ only
@@ -855,7 +854,7 @@ private:
                 if (!event.prepared) sealed_json = sealed(event.event_json);
                 // The values outlive the statement (it is reset at the end of this iteration): bound
                 // without a copy each.
-                auto stmt = connection->prepare(kInsertInbox);
+                auto stmt = connection.prepare(kInsertInbox);
                 if (event.dedup_key.empty()) {
                     stmt.bind_null(1);
                 } else {
