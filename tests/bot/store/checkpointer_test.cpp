@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <iostream>
 #include <optional>
 #include <string>
 #include <thread>
@@ -58,6 +59,7 @@ class RecordingObserver final : public sqlite::WalObserver {
 public:
     explicit RecordingObserver(sqlite::WalObserver& inner) : inner_(inner) {}
     void wal_frames(int frames) override {
+        if (frames < last_.load()) ++restarts_;  // shorter than at the last commit: started over
         last_.store(frames);
         int seen = max_.load();
         while (frames > seen && !max_.compare_exchange_weak(seen, frames)) {
@@ -66,9 +68,11 @@ public:
     }
     [[nodiscard]] int last() const { return last_.load(); }
     [[nodiscard]] int max() const { return max_.load(); }
+    [[nodiscard]] int restarts() const { return restarts_.load(); }
 
 private:
     sqlite::WalObserver& inner_;
+    std::atomic<int> restarts_{0};
     std::atomic<int> last_{0};
     std::atomic<int> max_{0};
 };
@@ -117,9 +121,12 @@ TEST(Checkpointer, CheckpointsOnceTheLogPassesTheThreshold) {
 
 // Under a steady stream of commits a PASSIVE checkpoint never finds the log all copied (commits land
 // while it runs), so SQLite never starts the log over and it grew without end (~50 MB/s in the
-// webhook benchmark). The checkpointer finishes each round under the writers' turn, so the log's
-// length stays near the threshold however long the stream lasts.
-TEST(Checkpointer, TheLogStaysShortUnderASteadyStreamOfCommits) {
+// webhook benchmark). The checkpointer finishes each round under the writers' turn, so the log is
+// started over round after round however long the stream lasts. How long it gets in between depends
+// on how long the round's fsyncs take, which on a busy disk (CI runs tests in parallel) is anything:
+// so the test counts the restarts and keeps the stream going until it has seen several, or until a
+// deadline by which a log that is never started over has grown for 10 s.
+TEST(Checkpointer, TheLogIsStartedOverAgainAndAgainUnderASteadyStreamOfCommits) {
     TempDb db;
     const auto options = options_for(db);
     constexpr int kThreshold = 200;
@@ -127,18 +134,24 @@ TEST(Checkpointer, TheLogStaysShortUnderASteadyStreamOfCommits) {
     RecordingObserver observer(checkpointer);
     sqlite::Connection connection(options, &observer);
     connection.exec("CREATE TABLE t (x BLOB)");
-    constexpr int kCommits = 30 * kThreshold;  // a frame or more each: 30 thresholds' worth of log
-    for (int i = 0; i < kCommits; ++i) {
+    constexpr int kRestarts = 5;
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    int commits = 0;
+    while (observer.restarts() < kRestarts && std::chrono::steady_clock::now() < deadline) {
         {
             sqlite::WriteTransaction tx(connection);
-            connection.exec("INSERT INTO t VALUES (randomblob(2000))");
+            connection.exec("INSERT INTO t VALUES (randomblob(2000))");  // a frame or more each
             tx.commit();
         }
+        ++commits;
         std::this_thread::sleep_for(50us);  // a committer waits for its next batch; this one barely
     }
-    EXPECT_GT(checkpointer.checkpoints(), 5U) << "the threshold was crossed again and again";
-    EXPECT_LT(observer.max(), 5 * kThreshold)
-        << "the log kept growing while commits went on: it was never started over";
+    EXPECT_GE(observer.restarts(), kRestarts)
+        << "the log kept growing while " << commits << " commits went on (" << observer.max()
+        << " frames): it was never started over";
+    EXPECT_GT(checkpointer.checkpoints(), 2U) << "the threshold was crossed again and again";
+    // Not asserted (it depends on the disk), but said: how long the log got between restarts.
+    std::cout << "longest log: " << observer.max() << " frames over " << commits << " commits\n";
 }
 
 // The checkpointer flushes the database file before the pass it makes under the writers' turn, through
