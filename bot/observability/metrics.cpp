@@ -25,6 +25,13 @@ const prometheus::Histogram::BucketBoundaries kHandlerBuckets = {0.0001, 0.00025
                                                                  0.01,   0.025,   0.05,   0.1,   0.25,   1};
 const prometheus::Histogram::BucketBoundaries kBatchBuckets = {1, 2, 4, 8, 16, 32, 64, 128, 256};
 
+// A histogram without labels: a family of one.
+prometheus::Histogram& single_histogram(prometheus::Registry& registry, const std::string& name,
+                                        const std::string& help,
+                                        const prometheus::Histogram::BucketBoundaries& buckets) {
+    return prometheus::BuildHistogram().Name(name).Help(help).Register(registry).Add({}, buckets);
+}
+
 // Family children by label values, created on first use and then found under a shared lock.
 template <class Metric>
 class Children {
@@ -116,30 +123,18 @@ struct Metrics::Impl {
             .Register(*registry),
         {"queue"}};
     prometheus::Histogram& ack_duration =
-        prometheus::BuildHistogram()
-            .Name("pgibot_ack_duration_seconds")
-            .Help("Webhook received to events committed (the time before the 200 OK)")
-            .Register(*registry)
-            .Add({}, kHttpBuckets);
+        single_histogram(*registry, "pgibot_ack_duration_seconds",
+                         "Webhook received to events committed (the time before the 200 OK)", kHttpBuckets);
     prometheus::Histogram& handler_duration =
-        prometheus::BuildHistogram()
-            .Name("pgibot_handler_duration_seconds")
-            .Help("Duration of one handler run")
-            .Register(*registry)
-            .Add({}, kHandlerBuckets);
+        single_histogram(*registry, "pgibot_handler_duration_seconds",
+                         "Duration of one handler run", kHandlerBuckets);
 
     prometheus::Histogram& inbox_commit_duration =
-        prometheus::BuildHistogram()
-            .Name("pgibot_inbox_commit_duration_seconds")
-            .Help("One group commit of webhooks into the inbox, fsync included")
-            .Register(*registry)
-            .Add({}, kHandlerBuckets);
+        single_histogram(*registry, "pgibot_inbox_commit_duration_seconds",
+                         "One group commit of webhooks into the inbox, fsync included", kHandlerBuckets);
     prometheus::Histogram& inbox_commit_webhooks =
-        prometheus::BuildHistogram()
-            .Name("pgibot_inbox_commit_webhooks")
-            .Help("Webhooks per group commit into the inbox")
-            .Register(*registry)
-            .Add({}, kBatchBuckets);
+        single_histogram(*registry, "pgibot_inbox_commit_webhooks",
+                         "Webhooks per group commit into the inbox", kBatchBuckets);
 
     std::shared_mutex routes_mutex;
     std::unordered_set<std::string> routes;

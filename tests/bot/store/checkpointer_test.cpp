@@ -84,14 +84,24 @@ SqliteOptions options_for(const TempDb& db) {
     return o;
 }
 
-TEST(Checkpointer, CheckpointsOnceTheLogPassesTheThreshold) {
+// A database, a checkpointer with the test's threshold and idle interval, and one connection that
+// reports its commits to it (through a RecordingObserver).
+struct Rig {
+    Rig(int threshold, std::chrono::milliseconds idle)
+        : options(options_for(db)), checkpointer(options, threshold, idle), observer(checkpointer),
+          connection(options, &observer) {}
     TempDb db;
-    const auto options = options_for(db);
+    SqliteOptions options;
+    sqlite::Checkpointer checkpointer;
+    RecordingObserver observer;
+    sqlite::Connection connection;
+};
+
+TEST(Checkpointer, CheckpointsOnceTheLogPassesTheThreshold) {
     constexpr int kThreshold = 200;
     // No idle checkpoints during the test: only crossing the threshold wakes the thread.
-    sqlite::Checkpointer checkpointer(options, kThreshold, std::chrono::hours(1));
-    RecordingObserver observer(checkpointer);
-    sqlite::Connection connection(options, &observer);
+    Rig rig(kThreshold, std::chrono::hours(1));
+    auto& [db, options, checkpointer, observer, connection] = rig;
     connection.exec("CREATE TABLE t (x BLOB)");
     for (int i = 0; i < 5; ++i) connection.exec("INSERT INTO t VALUES (randomblob(100))");
     ASSERT_GT(observer.last(), 0) << "commits report the log's length";
@@ -127,12 +137,8 @@ TEST(Checkpointer, CheckpointsOnceTheLogPassesTheThreshold) {
 // so the test counts the restarts and keeps the stream going until it has seen several, or until a
 // deadline by which a log that is never started over has grown for 10 s.
 TEST(Checkpointer, TheLogIsStartedOverAgainAndAgainUnderASteadyStreamOfCommits) {
-    TempDb db;
-    const auto options = options_for(db);
-    constexpr int kThreshold = 200;
-    sqlite::Checkpointer checkpointer(options, kThreshold, std::chrono::hours(1));
-    RecordingObserver observer(checkpointer);
-    sqlite::Connection connection(options, &observer);
+    Rig rig(200, std::chrono::hours(1));
+    auto& [db, options, checkpointer, observer, connection] = rig;
     connection.exec("CREATE TABLE t (x BLOB)");
     constexpr int kRestarts = 5;
     const auto deadline = std::chrono::steady_clock::now() + 10s;
@@ -175,11 +181,8 @@ TEST(Checkpointer, TheDatabaseFileCanBeFlushedThroughSqlitesHandle) {
 }
 
 TEST(Checkpointer, IdleCheckpointCopiesEverythingCommitted) {
-    TempDb db;
-    const auto options = options_for(db);
-    sqlite::Checkpointer checkpointer(options, 1000000, 50ms);  // never by threshold: only when idle
-    RecordingObserver observer(checkpointer);
-    sqlite::Connection connection(options, &observer);
+    Rig rig(1000000, 50ms);  // never by threshold: only when idle
+    auto& [db, options, checkpointer, observer, connection] = rig;
     // One commit, so that no checkpoint can run while it is being written.
     connection.exec("BEGIN");
     connection.exec("CREATE TABLE t (x BLOB)");
@@ -199,11 +202,8 @@ TEST(Checkpointer, IdleCheckpointCopiesEverythingCommitted) {
 TEST(Checkpointer, ConnectionsWithAnObserverDoNotCheckpointThemselves) {
     // SQLite's own automatic checkpoint (at 1000 frames, inside the commit) is replaced: with a
     // checkpointer that never runs, the log only grows.
-    TempDb db;
-    const auto options = options_for(db);
-    sqlite::Checkpointer idle(options, 1000000, std::chrono::hours(1));
-    RecordingObserver observer(idle);
-    sqlite::Connection connection(options, &observer);
+    Rig rig(1000000, std::chrono::hours(1));
+    auto& [db, options, idle, observer, connection] = rig;
     connection.exec("CREATE TABLE t (x BLOB)");
     int previous = 0;
     for (int i = 0; i < 1300; ++i) {
