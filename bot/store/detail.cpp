@@ -1,5 +1,6 @@
 #include "bot/store/detail.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 
@@ -84,6 +85,33 @@ std::string_view cap_error(std::string_view error) {
         --cut;
     }
     return error.substr(0, cut);
+}
+
+void append_netstring(std::string& out, std::string_view value) {
+    char digits[24];
+    const auto [end, ec] = std::to_chars(std::begin(digits), std::end(digits), value.size());
+    (void)ec;  // 24 digits hold any size_t
+    out.append(digits, end);
+    out += ':';
+    out.append(value);
+    out += ',';
+}
+
+std::optional<std::vector<std::string_view>> split_netstrings(std::string_view packed) {
+    std::vector<std::string_view> parts;
+    while (!packed.empty()) {
+        std::size_t length = 0;
+        const auto [after, ec] = std::from_chars(packed.data(), packed.data() + packed.size(), length);
+        const auto digits = static_cast<std::size_t>(after - packed.data());
+        // "<digits>:" then exactly `length` bytes and ','; no sign, no leading '+', no empty length.
+        if (ec != std::errc{} || digits == 0 || digits >= packed.size() || packed[digits] != ':' ||
+            packed.size() - digits - 1 < length + 1 || packed[digits + 1 + length] != ',') {
+            return std::nullopt;
+        }
+        parts.push_back(packed.substr(digits + 1, length));
+        packed.remove_prefix(digits + 1 + length + 1);
+    }
+    return parts;
 }
 
 }  // namespace pgibot::store::detail

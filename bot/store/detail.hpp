@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bot/store/store.hpp"
 
@@ -33,5 +34,11 @@ struct StateFlags {
 // Errors recorded in the outbox are capped (a platform can answer with a whole HTML page).
 inline constexpr std::size_t kMaxErrorLength = 2000;
 [[nodiscard]] std::string_view cap_error(std::string_view error);
+
+// Netstrings ("<decimal length>:<bytes>,", D. J. Bernstein's format): how one row packs several
+// strings into a BLOB (schema 0005: the events stored already handled, one row per group commit).
+void append_netstring(std::string& out, std::string_view value);
+// The strings of `packed`, in order, viewing into it; nullopt unless it is a sequence of netstrings.
+[[nodiscard]] std::optional<std::vector<std::string_view>> split_netstrings(std::string_view packed);
 
 }  // namespace pgibot::store::detail

@@ -5,6 +5,14 @@
 // same wrk load is the ceiling for pgibot's (tests/bench/webhook_bench.py --floor runs it).
 //
 //   ack_floor DATA_FILE [IO_THREADS]      prints the port it listens on (127.0.0.1), then serves
+//   ack_floor --store DB_FILE [IO_THREADS]
+//
+// --store: the floor plus the work pgibot may not leave out, and nothing of its server: each body is
+// parsed into events (channels::facebook::parse_webhook, event_to_json), sealed (Store::prepare) on
+// the I/O thread, and the group goes into pgibot's real SQLite store (commit_event_batches,
+// synchronous = FULL) instead of the raw file. The difference between this and pgibot under the same
+// load is pgibot's own overhead (HTTP parser, routing, telemetry, hand-offs); the difference between
+// this and the plain floor is the cost of the required work.
 //
 // Not a server to use: one request at a time per connection, the bench's requests only, no limits.
 #include <fcntl.h>
@@ -23,6 +31,10 @@
 
 #include "bot/channels/common.hpp"
 #include "bot/channels/facebook/webhook.hpp"
+#include "bot/store/store.hpp"
+#include "bot/tipoffs/vault.hpp"
+#include "handlers/handler.hpp"
+#include "handlers/model/event.hpp"
 
 namespace {
 
@@ -37,7 +49,7 @@ class Session;
 // One group commit at a time: what arrived while the last one was written goes into the next.
 class Log {
 public:
-    explicit Log(int fd) : fd_(fd), thread_([this] { run(); }) {}
+    explicit Log(int fd, pgibot::store::Store* store = nullptr) : fd_(fd), store_(store), thread_([this] { run(); }) {}
     ~Log() {
         {
             std::lock_guard lock(mutex_);
@@ -47,14 +59,19 @@ public:
         thread_.join();
     }
     void append(std::shared_ptr<Session> s, std::string body);
+    void append(std::shared_ptr<Session> s, std::vector<pgibot::store::Store::IncomingEvent> events);
+    [[nodiscard]] pgibot::store::Store* store() const { return store_; }
 
 private:
     void run();
     struct Item {
         std::shared_ptr<Session> session;
         std::string body;
+        std::vector<pgibot::store::Store::IncomingEvent> events;
     };
+    void write_raw(std::vector<Item>& group);
     int fd_;
+    pgibot::store::Store* store_;
     off_t offset_ = 0;
     std::mutex mutex_;
     std::condition_variable wake_;
@@ -103,6 +120,18 @@ private:
         const bool valid = pgibot::channels::facebook::verify_signature(mac_, body, field("X-Hub-Signature-256: "));
         buffer_.erase(0, end + 4 + length);
         if (!valid) return;  // the bench signs every request: a failure ends the connection
+        if (auto* store = log_.store()) {
+            auto result = pgibot::channels::facebook::parse_webhook(body, "1");
+            if (result.status != pgibot::channels::IngestStatus::ok) return;
+            std::vector<pgibot::store::Store::IncomingEvent> events;
+            events.reserve(result.events.size());
+            for (const auto& e : result.events) {
+                events.push_back({e.dedup_key, e.user_key(), pgibot::event_to_json(e), "floor",
+                                  !pgibot::handlers::needs_handling(e)});
+                store->prepare(events.back());
+            }
+            return log_.append(shared_from_this(), std::move(events));
+        }
         log_.append(shared_from_this(), std::move(body));
     }
 
@@ -116,14 +145,21 @@ private:
 void Log::append(std::shared_ptr<Session> s, std::string body) {
     {
         std::lock_guard lock(mutex_);
-        queue_.push_back({std::move(s), std::move(body)});
+        queue_.push_back({std::move(s), std::move(body), {}});
+    }
+    wake_.notify_one();
+}
+
+void Log::append(std::shared_ptr<Session> s, std::vector<pgibot::store::Store::IncomingEvent> events) {
+    {
+        std::lock_guard lock(mutex_);
+        queue_.push_back({std::move(s), {}, std::move(events)});
     }
     wake_.notify_one();
 }
 
 void Log::run() {
     std::vector<Item> group;
-    std::vector<iovec> parts;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
@@ -131,7 +167,22 @@ void Log::run() {
             if (stop_) return;
             group.swap(queue_);
         }
-        parts.clear();
+        if (store_ != nullptr) {
+            std::vector<std::vector<pgibot::store::Store::IncomingEvent>> batches;
+            batches.reserve(group.size());
+            for (auto& item : group) batches.push_back(std::move(item.events));
+            store_->commit_event_batches(batches);
+        } else {
+            write_raw(group);
+        }
+        for (auto& item : group) item.session->committed();
+        group.clear();
+    }
+}
+
+void Log::write_raw(std::vector<Item>& group) {
+    std::vector<iovec> parts;
+    {
         std::size_t bytes = 0;
         for (auto& item : group) {
             parts.push_back({item.body.data(), item.body.size()});
@@ -144,36 +195,49 @@ void Log::run() {
             for (int i = 0; i < count; ++i) offset_ += static_cast<off_t>(parts[done + static_cast<std::size_t>(i)].iov_len);
         }
         if (::fdatasync(fd_) != 0) std::perror("fdatasync");
-        for (auto& item : group) item.session->committed();
-        group.clear();
     }
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2) {
-        std::fprintf(stderr, "usage: ack_floor DATA_FILE [IO_THREADS]\n");
+    const bool with_store = argc > 1 && std::string_view(argv[1]) == "--store";
+    if (argc < 2 + (with_store ? 1 : 0)) {
+        std::fprintf(stderr, "usage: ack_floor [--store] DATA_FILE [IO_THREADS]\n");
         return 2;
     }
-    const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
-    const int fd = ::open(argv[1], O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    // Preallocated and written once, so that fdatasync flushes data, not a growing file's metadata
-    // (what the SQLite log does too once it has reached its size).
-    if (fd < 0 || ::posix_fallocate(fd, 0, kFileSize) != 0) {
-        std::perror(argv[1]);
-        return 1;
-    }
-    {
+    const char* data_file = argv[1 + (with_store ? 1 : 0)];
+    const int threads = argc > 2 + (with_store ? 1 : 0) ? std::atoi(argv[2 + (with_store ? 1 : 0)]) : 2;
+    const char* secret = std::getenv("PGIBOT_FACEBOOK_APP_SECRET");
+    const pgibot::channels::HmacSha256 mac(secret ? secret : "");
+    int fd = -1;
+    std::unique_ptr<pgibot::store::Store> store;
+    if (with_store) {
+        // pgibot's store as `serve` opens it: sealed at rest, fsync at every commit.
+        pgibot::tipoffs::DataKey key{};
+        for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<unsigned char>(i * 7 + 1);
+        auto vault = std::make_shared<pgibot::tipoffs::IdentityVault>(key);
+        pgibot::store::SqliteOptions options;
+        options.path = data_file;
+        options.synchronous_full = true;
+        options.seal_text = [vault](std::string_view s) { return vault->seal_text(s); };
+        options.open_text = [vault](std::string_view s) { return vault->open_text(s); };
+        store = pgibot::store::open_sqlite(options);
+    } else {
+        fd = ::open(data_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        // Preallocated and written once, so that fdatasync flushes data, not a growing file's metadata
+        // (what the SQLite log does too once it has reached its size).
+        if (fd < 0 || ::posix_fallocate(fd, 0, kFileSize) != 0) {
+            std::perror(data_file);
+            return 1;
+        }
         std::vector<char> zeros(1 << 20, 0);
         for (off_t i = 0; i < kFileSize >> 20; ++i) {
             if (::write(fd, zeros.data(), zeros.size()) < 0) return 1;
         }
         ::fdatasync(fd);
     }
-    const char* secret = std::getenv("PGIBOT_FACEBOOK_APP_SECRET");
-    const pgibot::channels::HmacSha256 mac(secret ? secret : "");
-    Log log(fd);
+    Log log(fd, store.get());
     std::vector<std::unique_ptr<asio::io_context>> contexts;
     for (int i = 0; i < threads; ++i) contexts.push_back(std::make_unique<asio::io_context>(1));
     tcp::acceptor acceptor(*contexts[0], tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));

@@ -129,10 +129,13 @@ std::int64_t written_bytes() {
 }
 
 // The group commit: state.range(0) webhooks of one event each per transaction, sealed, fsync'd
-// (range(1) = 1) or not (0), into a database already holding range(2) events. Reported per event.
+// (range(1) = 1) or not (0), into a database already holding range(2) events; range(3) = 1: events
+// that need no handling (receipts, echoes: packed into one row per commit, schema 0005), 0: events to
+// handle (a row each). Reported per event.
 void BM_CommitBatch(benchmark::State& state) {
     const auto per_batch = static_cast<std::size_t>(state.range(0));
     const bool full = state.range(1) != 0;
+    const bool handled = state.range(3) != 0;
     const auto dir = std::filesystem::temp_directory_path() / ("pgibot-bench-ack-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
@@ -152,7 +155,7 @@ void BM_CommitBatch(benchmark::State& state) {
             for (auto& b : round) {
                 auto result = channels::facebook::parse_webhook(text_body(n++), "1");
                 const auto& e = result.events.front();
-                b.push_back({e.dedup_key, e.user_key(), event_to_json(e), "bench." + std::to_string(n)});
+                b.push_back({e.dedup_key, e.user_key(), event_to_json(e), "bench." + std::to_string(n), handled});
             }
         }
         auto store = store::open_sqlite(options);
@@ -187,13 +190,15 @@ void BM_CommitBatch(benchmark::State& state) {
     std::filesystem::remove_all(dir);
 }
 BENCHMARK(BM_CommitBatch)
-    ->Args({1, 1, 0})
-    ->Args({16, 1, 0})
-    ->Args({64, 1, 0})
-    ->Args({64, 0, 0})
-    ->Args({16, 1, 300000})
-    ->Args({64, 1, 300000})
-    ->Args({64, 0, 300000})
+    ->Args({1, 1, 0, 0})
+    ->Args({16, 1, 0, 0})
+    ->Args({64, 1, 0, 0})
+    ->Args({64, 0, 0, 0})
+    ->Args({16, 1, 0, 1})
+    ->Args({64, 1, 0, 1})
+    ->Args({16, 1, 300000, 0})
+    ->Args({64, 1, 300000, 0})
+    ->Args({64, 0, 300000, 0})
     ->Iterations(300)
     ->UseRealTime();
 

@@ -48,6 +48,12 @@ constexpr std::string_view kInsertInbox =
 // holds these columns (schema 0004), not from the table with its events.
 constexpr std::string_view kRecentInboxKeys =
     "SELECT dedup_key, received_ms FROM inbox INDEXED BY inbox_recent_keys ORDER BY id DESC";
+// Events stored already handled, packed: one row per group commit (schema 0005).
+constexpr std::string_view kInsertHandledGroup =
+    "INSERT INTO inbox_handled_groups (received_ms, dedup_keys, events) VALUES (?1, ?2, ?3)";
+// Newest first, like kRecentInboxKeys; only the keys column is read (it precedes the events).
+constexpr std::string_view kRecentHandledGroupKeys =
+    "SELECT dedup_keys, received_ms FROM inbox_handled_groups ORDER BY id DESC";
 constexpr std::string_view kPendingInbox =
     "SELECT id, user_key, event_json, trace_id FROM inbox"
     " WHERE handled_ms IS NULL AND id > ?1 ORDER BY id LIMIT ?2";
@@ -842,6 +848,8 @@ private:
         // This transaction's keys: duplicates within it are dropped too, and they join recent_ only
         // once committed (a failed commit must not make its events look known when they are sent again).
         std::unordered_set<RecentKeys::Digest, DigestHash> added;
+        std::string handled_keys;    // the packed row of the events stored already handled
+        std::string handled_events;
         for (std::size_t i = 0; i < batches.size(); ++i) {
             for (const auto& event : *batches[i]) {
                 if (!event.dedup_key.empty()) {
@@ -852,6 +860,17 @@ private:
                 }
                 std::string sealed_json;  // when the event was not prepare()d; outlives stmt
                 if (!event.prepared) sealed_json = sealed(event.event_json);
+                const std::string_view stored = event.prepared ? std::string_view(event.event_json) : sealed_json;
+                if (event.handled) {
+                    // Never read back one by one: packed into the group's one row (schema 0005).
+                    if (!event.dedup_key.empty()) detail::append_netstring(handled_keys, event.dedup_key);
+                    for (const std::string_view part : {std::string_view(event.dedup_key), std::string_view(event.user_key),
+                                                        std::string_view(event.trace_id), stored}) {
+                        detail::append_netstring(handled_events, part);
+                    }
+                    ++fresh[i];
+                    continue;
+                }
                 // The values outlive the statement (it is reset at the end of this iteration): bound
                 // without a copy each.
                 auto stmt = connection.prepare(kInsertInbox);
@@ -861,17 +880,20 @@ private:
                     stmt.bind_unowned(1, event.dedup_key);
                 }
                 stmt.bind_unowned(2, event.user_key)
-                    .bind_unowned(3, event.prepared ? std::string_view(event.event_json) : std::string_view(sealed_json))
+                    .bind_unowned(3, stored)
                     .bind_unowned(4, event.trace_id)
-                    .bind(5, now);
-                if (event.handled) {
-                    stmt.bind(6, now);
-                } else {
-                    stmt.bind_null(6);
-                }
+                    .bind(5, now)
+                    .bind_null(6);  // to be handled
                 stmt.run();
                 ++fresh[i];
             }
+        }
+        if (!handled_events.empty()) {
+            connection.prepare(kInsertHandledGroup)
+                .bind(1, now)
+                .bind_blob(2, handled_keys)
+                .bind_blob(3, handled_events)
+                .run();
         }
         tx.commit();  // durable from here on (synchronous=FULL)
         for (const auto& digest : added) {
@@ -880,12 +902,13 @@ private:
         return fresh;
     }
 
-    // The keys of the rows received within the dedup window, into recent_ (before the first insert;
-    // the caller holds recent_mutex_).
+    // The keys of the events received within the dedup window, into recent_ (before the first insert;
+    // the caller holds recent_mutex_): from the inbox's rows and from the packed rows of the events
+    // stored already handled (schema 0005).
     void load_recent_keys(Connection& connection) {
         const std::int64_t now = detail::now_ms();
         const std::int64_t cutoff = now - recent_.window_ms();
-        std::vector<std::pair<RecentKeys::Digest, std::int64_t>> newest_first;
+        std::vector<std::pair<RecentKeys::Digest, std::int64_t>> keys;
         {
             auto stmt = connection.prepare(kRecentInboxKeys);
             while (stmt.step()) {
@@ -895,13 +918,24 @@ private:
                 const std::int64_t received_ms = stmt.int64(1);
                 if (received_ms < cutoff) break;
                 if (stmt.is_null(0)) continue;  // no key: never deduplicated
-                newest_first.emplace_back(RecentKeys::digest(stmt.text(0)), received_ms);
+                keys.emplace_back(RecentKeys::digest(stmt.text(0)), received_ms);
             }
         }
-        recent_.reserve(newest_first.size());
-        for (auto it = newest_first.rbegin(); it != newest_first.rend(); ++it) {
-            recent_.add(it->first, it->second);  // oldest first, as prune expects
+        {
+            auto stmt = connection.prepare(kRecentHandledGroupKeys);
+            while (stmt.step()) {
+                const std::int64_t received_ms = stmt.int64(1);
+                if (received_ms < cutoff) break;  // as above
+                const std::string packed = stmt.blob(0);
+                const auto group = detail::split_netstrings(packed);
+                if (!group) throw StoreError("sqlite: a row of inbox_handled_groups holds malformed keys");
+                for (const auto key : *group) keys.emplace_back(RecentKeys::digest(key), received_ms);
+            }
         }
+        // Oldest first, as prune expects (the two tables' rows interleave in time).
+        std::stable_sort(keys.begin(), keys.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+        recent_.reserve(keys.size());
+        for (const auto& [digest, received_ms] : keys) recent_.add(digest, received_ms);
     }
 
     template <typename Fn>

@@ -568,17 +568,26 @@ TEST_F(SqliteStoreTest, EventsStoredHandledAreDeduplicatedButNeverPending) {
     auto store = open();
     auto receipt = incoming("read.1");
     receipt.handled = true;
-    auto echo = incoming("echo.1");
+    auto echo = incoming("echo.1", "facebook:p1:u2");
     echo.handled = true;
-    EXPECT_EQ(store->commit_events({receipt, incoming("m.1"), echo}), 3U);
+    auto keyless = incoming("");
+    keyless.handled = true;
+    EXPECT_EQ(store->commit_events({receipt, incoming("m.1"), echo, keyless}), 4U);
 
     const auto pending = store->pending_inbox(0, 10);
     ASSERT_EQ(pending.size(), 1U);
     EXPECT_EQ(store->inbox_depth(), 1U);
     RawDb raw(db_.path());
     EXPECT_EQ(pending[0].id, raw.number("SELECT id FROM inbox WHERE dedup_key = 'm.1'"));
-    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 3);
-    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox WHERE handled_ms IS NOT NULL"), 2);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 1) << "only the event to handle has a row of its own";
+    // The three others share one row (schema 0005): their keys, and each event with its key, user and trace.
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 1);
+    EXPECT_EQ(raw.text("SELECT CAST(dedup_keys AS TEXT) FROM inbox_handled_groups"), "6:read.1,6:echo.1,");
+    const std::string kEvent = R"(18:{"kind":"message"},)";
+    EXPECT_EQ(raw.text("SELECT CAST(events AS TEXT) FROM inbox_handled_groups"),
+              "6:read.1,14:facebook:p1:u1,5:trace," + kEvent +   //
+                  "6:echo.1,14:facebook:p1:u2,5:trace," + kEvent +  //
+                  "0:,14:facebook:p1:u1,5:trace," + kEvent);
 
     // Redelivered: dropped like any known event, handled or not.
     EXPECT_EQ(store->commit_events({receipt}), 0U);
@@ -588,11 +597,59 @@ TEST_F(SqliteStoreTest, EventsStoredHandledAreDeduplicatedButNeverPending) {
     later.handled = true;
     EXPECT_EQ(store->commit_event_batches({{later, incoming("m.2")}}), std::vector<std::size_t>{2});
     EXPECT_EQ(store->pending_inbox(0, 10).size(), 2U);
-    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 5);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox"), 2);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 2);
+    // A commit of known events only writes no packed row.
+    EXPECT_EQ(store->commit_events({later}), 0U);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 2);
 
-    // A decision for a row stored handled is refused like any second decision.
-    const auto receipt_id = raw.number("SELECT id FROM inbox WHERE dedup_key = 'read.1'");
-    EXPECT_THROW(store->commit_decision(decision(receipt_id, "facebook:p1:u1")), InboxAlreadyHandled);
+    // Before schema 0005 such events had inbox rows, stored handled: a decision for one is refused
+    // like any second decision.
+    raw.exec("INSERT INTO inbox (dedup_key, user_key, event_json, received_ms, handled_ms)"
+             " VALUES ('legacy.read', 'facebook:p1:u1', '{}', 1, 1)");
+    const auto legacy_id = raw.number("SELECT id FROM inbox WHERE dedup_key = 'legacy.read'");
+    EXPECT_THROW(store->commit_decision(decision(legacy_id, "facebook:p1:u1")), InboxAlreadyHandled);
+}
+
+// The keys of the packed rows are read back at open like the inbox's, within the same window; the
+// two tables' keys are read together (before 0005, handled events were inbox rows).
+TEST_F(SqliteStoreTest, KeysOfEventsStoredHandledSurviveARestart) {
+    open().reset();
+    const std::int64_t now = wall_ms();
+    const auto packed_row = [this](std::int64_t received_ms, const std::string& keys) {
+        RawDb raw(db_.path());
+        raw.exec("INSERT INTO inbox_handled_groups (received_ms, dedup_keys, events) VALUES (" +
+                 std::to_string(received_ms) + ", CAST('" + keys + "' AS BLOB), X'')");
+    };
+    packed_row(now - sqlite::kDedupWindowMs - 60'000, "7:old.one,");
+    {
+        auto store = open();
+        auto receipt = incoming("read.1");
+        receipt.handled = true;
+        EXPECT_EQ(store->commit_events({receipt, incoming("m.1")}), 2U);
+    }
+    {
+        RawDb raw(db_.path());
+        raw_inbox_row(raw, "legacy", now - 1000);
+    }
+    packed_row(now - 500, "5:new.a,5:new.b,");
+    auto store = open();
+    auto again = incoming("read.1");
+    again.handled = true;
+    EXPECT_EQ(store->commit_events({again, incoming("m.1"), incoming("legacy"), incoming("new.a"), incoming("new.b")}),
+              0U);
+    EXPECT_EQ(store->commit_events({incoming("old.one")}), 1U) << "older than the window: new again";
+}
+
+TEST_F(SqliteStoreTest, MalformedKeysOfAPackedRowAreAStoreError) {
+    open().reset();
+    {
+        RawDb raw(db_.path());
+        raw.exec("INSERT INTO inbox_handled_groups (received_ms, dedup_keys, events) VALUES (" +
+                 std::to_string(wall_ms()) + ", CAST('9:short,' AS BLOB), X'')");
+    }
+    auto store = open();
+    EXPECT_THROW(store->commit_events({incoming("a")}), StoreError);
 }
 
 TEST_F(SqliteStoreTest, IdleDialogUsers) {

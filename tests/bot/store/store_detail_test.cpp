@@ -57,5 +57,27 @@ TEST(StoreDetail, OutboxStateNames) {
     EXPECT_FALSE(outbox_state_from_string("bogus"));
 }
 
+TEST(StoreDetail, NetstringsRoundTripAnyBytes) {
+    const std::vector<std::string> values{"", "fb:p:mid:m_1", std::string("a,b:c\0d\n", 9), "Lạng Sơn",
+                                          std::string(1000, 'x')};
+    std::string packed;
+    for (const auto& v : values) append_netstring(packed, v);
+    EXPECT_TRUE(packed.starts_with("0:,12:fb:p:mid:m_1,9:a,b:c"));
+    const auto parts = split_netstrings(packed);
+    ASSERT_TRUE(parts);
+    ASSERT_EQ(parts->size(), values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) EXPECT_EQ((*parts)[i], values[i]) << i;
+    const auto none = split_netstrings("");
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
+TEST(StoreDetail, MalformedNetstringsAreRefused) {
+    for (const std::string_view bad : {"5:abc,", "3:abc", "3:abcd", "3abc,", ":abc,", "-1:,", "+3:abc,", "x:,",
+                                       "3:abc,2", "99999999999999999999999:a,", "1:a,1:b"}) {
+        EXPECT_FALSE(split_netstrings(bad)) << bad;
+    }
+}
+
 }  // namespace
 }  // namespace pgibot::store::detail
