@@ -256,6 +256,8 @@ void read_rest(TableReader& root, Config& c) {
         r.integer("commit_batch_max", c.pipeline.commit_batch_max, 1, 100000);
         r.integer("background_nice", c.pipeline.background_nice, 0, 19);
         r.integer("commit_nice", c.pipeline.commit_nice, -20, 0);
+        r.integer("commit_delay_us", c.pipeline.commit_delay_us, 0, 100000);
+        r.integer("commit_delay_min_group", c.pipeline.commit_delay_min_group, 1, 100000);
     }
     if (const auto* t = root.table("conversation")) {
         TableReader r(*t, "conversation", root.file(), root.errors());

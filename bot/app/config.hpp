@@ -62,6 +62,8 @@ struct PipelineConfig {
     int commit_batch_max = 512;
     int background_nice = 5;
     int commit_nice = -10;
+    int commit_delay_us = 1000;
+    int commit_delay_min_group = 12;
 };
 
 struct ConversationConfig {

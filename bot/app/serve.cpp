@@ -243,7 +243,9 @@ int run_serve(const std::string& config_file) {
     pipeline::Committer committer(
         *store, static_cast<std::size_t>(config.pipeline.commit_batch_max), [&dispatcher] { dispatcher.notify(); },
         [&telemetry](double seconds, std::size_t webhooks) { telemetry.inbox_commit(seconds, webhooks); },
-        config.pipeline.commit_nice);
+        config.pipeline.commit_nice,
+        pipeline::CommitPacing{std::chrono::microseconds(config.pipeline.commit_delay_us),
+                                    static_cast<std::size_t>(config.pipeline.commit_delay_min_group)});
 
     auto router = std::make_shared<http::Router>();
     router->add("GET", "/healthz", [](http::Request&&, http::Responder respond) {

@@ -10,12 +10,13 @@
 namespace pgibot::pipeline {
 
 Committer::Committer(store::Store& store, std::size_t batch_max, std::function<void()> on_committed,
-                     CommitObserver observe, int nice)
+                     CommitObserver observe, int nice, CommitPacing pacing)
     : store_(store),
       batch_max_(batch_max == 0 ? 1 : batch_max),
       on_committed_(std::move(on_committed)),
       observe_(std::move(observe)),
-      nice_(nice) {}
+      nice_(nice),
+      pacing_(pacing) {}
 
 Committer::~Committer() { stop(); }
 
@@ -75,11 +76,24 @@ void Committer::submit(std::vector<store::Store::IncomingEvent> events, Done don
 
 void Committer::run() {
     std::vector<Pending> batch;
+    std::chrono::steady_clock::time_point last_start;
+    std::size_t last_group = 0;
     for (;;) {
         {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, nothing left
+            if (pacing_.delay.count() > 0 && last_group >= pacing_.min_group && last_group > 0 && !stopping_ &&
+                queue_.size() < batch_max_) {
+                // Under load: let the group gather until `delay` after the last commit started. A
+                // plain sleep, not a wait on cv_: every submission would wake this thread for nothing.
+                const auto until = last_start + pacing_.delay;
+                if (std::chrono::steady_clock::now() < until) {
+                    lock.unlock();
+                    std::this_thread::sleep_until(until);
+                    lock.lock();
+                }
+            }
             const std::size_t take = std::min(batch_max_, queue_.size());
             batch.assign(std::make_move_iterator(queue_.begin()),
                          std::make_move_iterator(queue_.begin() + static_cast<std::ptrdiff_t>(take)));
@@ -95,6 +109,8 @@ void Committer::run() {
         std::vector<std::size_t> fresh;
         bool ok = true;
         const auto started = std::chrono::steady_clock::now();
+        last_start = started;
+        last_group = batch.size();
         try {
             fresh = store_.commit_event_batches(batches);
         } catch (const std::exception& e) {

@@ -290,6 +290,63 @@ TEST(Committer, SealsOnTheSubmittingThreadAndReportsEachCommit) {
     EXPECT_EQ(rows[3].event_json, R"({"n":3})") << "sealed once, opened once";
 }
 
+// Pacing (the commit delay): after a group of at least min_group webhooks, the next commit waits
+// until `delay` after that one started, and what arrives meanwhile joins it; after a smaller group
+// (a light load), the next webhook is committed at once.
+TEST(Committer, UnderLoadTheNextGroupGathersForTheDelay) {
+    pgibot::test::TempDir dir;
+    store::SqliteOptions o;
+    o.path = (dir.path() / "c.db").string();
+    auto store = store::open_sqlite(o);
+    std::mutex m;
+    std::condition_variable cv;
+    std::vector<std::size_t> groups;  // webhooks per commit, in order
+    bool release_first = false;
+    constexpr auto kDelay = std::chrono::milliseconds(1000);
+    pipeline::Committer committer(
+        *store, 64, {},
+        [&](double, std::size_t webhooks) {
+            std::unique_lock lock(m);
+            groups.push_back(webhooks);
+            cv.notify_all();
+            // The first commit is held, so that the next two webhooks queue behind it.
+            if (groups.size() == 1) cv.wait(lock, [&] { return release_first; });
+        },
+        0, pipeline::CommitPacing{kDelay, 2});
+    committer.start();
+    std::atomic<int> done{0};
+    const auto submit = [&](const std::string& key) {
+        committer.submit({{key, "facebook:p:u", "{}", "t"}}, [&](bool ok, std::size_t) { done += ok ? 1 : 100; });
+    };
+    const auto wait_groups = [&](std::size_t n) {
+        std::unique_lock lock(m);
+        return cv.wait_for(lock, 20s, [&] { return groups.size() >= n; });
+    };
+    submit("a");
+    ASSERT_TRUE(wait_groups(1));
+    submit("b");
+    submit("c");
+    const auto released = std::chrono::steady_clock::now();
+    {
+        std::lock_guard lock(m);
+        release_first = true;
+    }
+    cv.notify_all();
+    ASSERT_TRUE(wait_groups(2));
+    const auto second = std::chrono::steady_clock::now();
+    EXPECT_LT(second - released, kDelay / 2) << "after a group of 1 (below min_group), no delay";
+    // The second group held 2: the next one waits for the delay and gathers what arrives meanwhile.
+    submit("d");
+    std::this_thread::sleep_for(50ms);
+    submit("e");
+    ASSERT_TRUE(wait_groups(3));
+    const auto third = std::chrono::steady_clock::now();
+    committer.stop();
+    EXPECT_EQ(done.load(), 5);
+    EXPECT_EQ(groups, (std::vector<std::size_t>{1, 2, 2}));
+    EXPECT_GE(third - second, kDelay / 2) << "after a group of min_group, the next one waited";
+}
+
 // --- batch queue ----------------------------------------------------------------------------------
 
 // Records the batches a BatchQueue hands over; the first one can be held until released.
