@@ -74,18 +74,21 @@ HmacSha256::HmacSha256(std::string_view key) {
     pads_ = std::move(pads);
 }
 
-std::string HmacSha256::hex(std::string_view data) const {
-    if (!ok_) return {};
+bool HmacSha256::digest(std::string_view data, Digest& out) const {
+    if (!ok_) return false;
     EVP_MD_CTX* c = scratch_ctx();
-    unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
-    if (c == nullptr || EVP_MD_CTX_copy_ex(c, pads_->inner.get()) != 1 ||
-        EVP_DigestUpdate(c, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(c, md, &len) != 1 ||
-        EVP_MD_CTX_copy_ex(c, pads_->outer.get()) != 1 || EVP_DigestUpdate(c, md, len) != 1 ||
-        EVP_DigestFinal_ex(c, md, &len) != 1) {
-        return {};
-    }
-    return to_hex(md, len);
+    return c != nullptr && EVP_MD_CTX_copy_ex(c, pads_->inner.get()) == 1 &&
+           EVP_DigestUpdate(c, data.data(), data.size()) == 1 && EVP_DigestFinal_ex(c, out.data(), &len) == 1 &&
+           len == out.size() && EVP_MD_CTX_copy_ex(c, pads_->outer.get()) == 1 &&
+           EVP_DigestUpdate(c, out.data(), out.size()) == 1 && EVP_DigestFinal_ex(c, out.data(), &len) == 1 &&
+           len == out.size();
+}
+
+std::string HmacSha256::hex(std::string_view data) const {
+    Digest md{};
+    if (!digest(data, md)) return {};
+    return to_hex(md.data(), md.size());
 }
 
 std::string hmac_sha256_hex(std::string_view key, std::string_view data) { return HmacSha256(key).hex(data); }
@@ -100,6 +103,23 @@ std::string sha256_hex(std::initializer_list<std::string_view> parts) {
     unsigned int md_len = 0;
     if (EVP_DigestFinal_ex(c, md, &md_len) != 1) return {};
     return to_hex(md, md_len);
+}
+
+bool from_hex(std::string_view hex, std::span<unsigned char> out) {
+    if (hex.size() != out.size() * 2) return false;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const int hi = nibble(hex[2 * i]);
+        const int lo = nibble(hex[2 * i + 1]);
+        if (hi < 0 || lo < 0) return false;
+        out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    return true;
 }
 
 bool constant_time_equal(std::string_view a, std::string_view b) {

@@ -3,11 +3,13 @@
 // aware text splitting and truncation (platform limits count characters, not bytes), non-throwing
 // nlohmann::json accessors for untrusted platform answers (webhook bodies: json_read.hpp, Boost.JSON),
 // and small HTTP helpers. Internal to bot/channels/ (and its tests); nothing here knows a platform.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,6 +27,9 @@ std::string to_hex(const unsigned char* data, std::size_t size);
 class HmacSha256 {
 public:
     explicit HmacSha256(std::string_view key);
+    using Digest = std::array<unsigned char, 32>;
+    // HMAC-SHA256(key, data) into `out`; false if OpenSSL failed.
+    [[nodiscard]] bool digest(std::string_view data, Digest& out) const;
     // Lower-case hex HMAC-SHA256(key, data); empty if OpenSSL failed.
     [[nodiscard]] std::string hex(std::string_view data) const;
 
@@ -37,6 +42,8 @@ private:
 std::string hmac_sha256_hex(std::string_view key, std::string_view data);
 // Lower-case hex SHA-256 of the concatenation of `parts` (no copy of the parts is made).
 std::string sha256_hex(std::initializer_list<std::string_view> parts);
+// The bytes of a hex string (either case) of exactly 2 * out.size() digits; false otherwise.
+bool from_hex(std::string_view hex, std::span<unsigned char> out);
 // Equal length and equal bytes, in time independent of where they differ (CRYPTO_memcmp).
 bool constant_time_equal(std::string_view a, std::string_view b);
 std::string ascii_lower(std::string_view s);

@@ -28,6 +28,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <charconv>
 #include <cctype>
 #include <condition_variable>
 #include <limits>
@@ -183,8 +184,13 @@ struct Core {
     std::string next_request_id() {
         char counter[20];
         const auto n = next_request.fetch_add(1, std::memory_order_relaxed);
-        const int len = std::snprintf(counter, sizeof counter, "%llx", static_cast<unsigned long long>(n));
-        return id_prefix + std::string(counter, static_cast<std::size_t>(std::max(len, 0)));
+        const auto [end, ec] = std::to_chars(std::begin(counter), std::end(counter), n, 16);
+        (void)ec;  // 16 hex digits hold any 64-bit count
+        std::string id;
+        id.reserve(id_prefix.size() + static_cast<std::size_t>(end - counter));
+        id += id_prefix;
+        id.append(counter, end);
+        return id;
     }
 
     void observe(const AccessRecord& record) const {
@@ -574,10 +580,18 @@ private:
     void format_head(const Response& response) {
         head_.clear();
         head_ += "HTTP/1.1 ";
-        head_ += std::to_string(status_);
+        char digits[24];
+        head_.append(digits, std::to_chars(std::begin(digits), std::end(digits), status_).ptr);
         head_ += ' ';
         head_ += bhttp::obsolete_reason(bhttp::int_to_status(static_cast<unsigned>(status_)));
         head_ += "\r\n";
+        // Fields the server makes itself (names and values it controls) go in without the check.
+        const auto own_field = [this](std::string_view name, std::string_view value) {
+            head_ += name;
+            head_ += ": ";
+            head_ += value;
+            head_ += "\r\n";
+        };
         const auto field = [this](std::string_view name, std::string_view value) {
             // A field a handler built from untrusted text must not split the response.
             if (name.empty() || name.find_first_of("\r\n: ") != std::string_view::npos ||
@@ -592,16 +606,17 @@ private:
         };
         if (!response.content_type.empty()) field("Content-Type", response.content_type);
         for (const auto& [name, value] : response.headers) field(name, value);
-        field("X-Request-Id", request_id_);
+        own_field("X-Request-Id", request_id_);
         if (!keep_alive_) {
-            field("Connection", "close");
+            own_field("Connection", "close");
         } else if (http10_) {
-            field("Connection", "keep-alive");
+            own_field("Connection", "keep-alive");
         }
         if (method_ == "HEAD") {
             body_.clear();  // no body, and no length: it could only be that of a GET (RFC 9110 8.6)
         } else {
-            field("Content-Length", std::to_string(body_.size()));
+            own_field("Content-Length",
+                      std::string_view(digits, std::to_chars(std::begin(digits), std::end(digits), body_.size()).ptr));
         }
         head_ += "\r\n";
     }

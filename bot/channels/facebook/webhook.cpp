@@ -31,9 +31,14 @@ bool verify_signature(const HmacSha256& app_secret_mac, std::string_view raw_bod
     static constexpr std::string_view kPrefix = "sha256=";
     if (header_value.size() <= kPrefix.size()) return false;
     if (ascii_lower(header_value.substr(0, kPrefix.size())) != kPrefix) return false;
-    const std::string given = ascii_lower(header_value.substr(kPrefix.size()));
-    const std::string expected = app_secret_mac.hex(raw_body);
-    return !expected.empty() && constant_time_equal(given, expected);
+    // Compared as bytes: the header's hex (either case) decoded, against the digest itself.
+    HmacSha256::Digest given{};
+    HmacSha256::Digest expected{};
+    if (!from_hex(header_value.substr(kPrefix.size()), given) || !app_secret_mac.digest(raw_body, expected)) {
+        return false;
+    }
+    return constant_time_equal(std::string_view(reinterpret_cast<const char*>(given.data()), given.size()),
+                               std::string_view(reinterpret_cast<const char*>(expected.data()), expected.size()));
 }
 
 bool verify_signature(std::string_view app_secret, std::string_view raw_body, std::string_view header_value) {

@@ -86,6 +86,25 @@ TEST(FacebookSignature, EmptyOrOddHeaders) {
     EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256="));
     EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256=zz"));
     EXPECT_FALSE(facebook::verify_signature("", "{}", "sha256=" + hmac_sha256_hex("", "{}")));
+    // The right digest, spoiled: one digit too many or too few, a non-hex digit, spaces around.
+    const std::string good = hmac_sha256_hex("s", "{}");
+    ASSERT_TRUE(facebook::verify_signature("s", "{}", "sha256=" + good));
+    EXPECT_TRUE(facebook::verify_signature("s", "{}", "SHA256=" + good));
+    EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256=" + good + "0"));
+    EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256=" + good.substr(1)));
+    EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256=" + good.substr(0, 63) + "g"));
+    EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256= " + good));
+    EXPECT_FALSE(facebook::verify_signature("s", "{}", "sha256=" + good + " "));
+}
+
+TEST(FacebookSignature, HexDecoding) {
+    std::array<unsigned char, 3> out{};
+    ASSERT_TRUE(from_hex("0aFf10", out));
+    EXPECT_EQ(out, (std::array<unsigned char, 3>{0x0a, 0xff, 0x10}));
+    EXPECT_FALSE(from_hex("0aff1", out));
+    EXPECT_FALSE(from_hex("0aff100", out));
+    EXPECT_FALSE(from_hex("0aff1x", out));
+    EXPECT_FALSE(from_hex("-1ff10", out));
 }
 
 TEST_F(Fixture, MissingOrWrongSignatureIsRejectedBeforeParsing) {
