@@ -228,7 +228,8 @@ TEST(Checkpointer, TheStoreKeepsItsLogCheckpointed) {
                   1U);
         ++committed;
     };
-    // Each commit adds a few frames: far past the store's threshold of 1000 frames.
+    // Each commit adds a few frames: far past the store's threshold (kDefaultThresholdFrames).
+    static_assert(sqlite::Checkpointer::kDefaultThresholdFrames < 1200);
     for (int i = 0; i < 1200; ++i) {
         commit_one();
         if (::testing::Test::HasFatalFailure()) return;
