@@ -185,7 +185,8 @@ public:
         std::string event_json;
         std::string trace_id;
         // Stored as already handled (handlers::needs_handling said no): kept and deduplicated like
-        // any event, but never handed to a lane.
+        // any event, but never handed to a lane, nor read back one by one (the SQLite store packs
+        // a group commit's handled events into one row, schema 0005).
         bool handled = false;
         // Set by prepare(): event_json already holds the stored form (sealed).
         bool prepared = false;
