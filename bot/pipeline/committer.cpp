@@ -83,7 +83,8 @@ void Committer::run() {
             std::unique_lock lock(mutex_);
             cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
             if (queue_.empty()) return;  // stopping, nothing left
-            if (pacing_.delay.count() > 0 && last_group >= pacing_.min_group && last_group > 0 && !stopping_ &&
+            // Before the first commit last_start is the clock's epoch: no wait.
+            if (pacing_.delay.count() > 0 && last_group >= pacing_.min_group && !stopping_ &&
                 queue_.size() < batch_max_) {
                 // Under load: let the group gather until `delay` after the last commit started. A
                 // plain sleep, not a wait on cv_: every submission would wake this thread for nothing.

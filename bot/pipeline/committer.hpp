@@ -23,7 +23,7 @@ namespace pgibot::pipeline {
 // delay = 0: never wait.
 struct CommitPacing {
     std::chrono::microseconds delay{0};
-    std::size_t min_group = 0;
+    std::size_t min_group = 1;
 };
 
 class Committer {

@@ -4,7 +4,9 @@
 Measures, on loopback, with wrk as the load generator:
   1. nginx answering a static 200 (the reference rate): to a plain GET, and to the very requests pgibot
      gets (same script and files, so wrk takes the same share of the two cores in both runs);
-     with --floor, also ack_floor: the signature check and a raw durable append, nothing else;
+     with --floor, also ack_floor: the signature check and a raw durable append, nothing else, and
+     ack_floor --store: the same minimal server doing the work pgibot may not leave out (parse, seal,
+     commit to pgibot's SQLite store);
   2. pgibot acknowledging signed Facebook webhooks (verified, parsed, committed with fsync) at full load;
   3. pgibot's latency under a steady load of half its own full-load rate (p50/p99);
   4. pgibot's resident memory idle and after the load, and its start-up time to /healthz.
@@ -58,6 +60,19 @@ def wrk(url, seconds, connections, script=None, threads=2):
     errors = re.search(r"Socket errors:.*", out)
     return rate, lat, int(non2xx.group(1)) if non2xx else 0, errors.group(0) if errors else "", out
 
+
+
+def measured_wrk(results, key, url, pids, seconds, connections, script=None):
+    """One wrk run recorded in `results` under `key`: <key>_rps, _latency_ms, _non2xx and the CPU time
+    the processes `pids` spent per request (_cpu_us_per_request). Returns (rate, requests served)."""
+    cpu_before = cpu_seconds(pids)
+    rate, lat, non2xx, _, out = wrk(url, seconds, connections, script=script)
+    served = int(re.search(r"(\d+) requests in", out).group(1))
+    results[f"{key}_rps"] = rate
+    results[f"{key}_latency_ms"] = lat
+    results[f"{key}_non2xx"] = non2xx
+    results[f"{key}_cpu_us_per_request"] = round((cpu_seconds(pids) - cpu_before) / served * 1e6, 1)
+    return rate, served
 
 NSTAT = ("TcpInSegs", "TcpOutSegs", "TcpExtDelayedACKs", "TcpExtTCPPureAcks", "TcpExtTCPHPAcks",
          "TcpExtTCPAutoCorking")
@@ -207,8 +222,9 @@ def main():
                     help="text: questions the bot answers; read: receipts (the acknowledgement path alone)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of unmeasured load before the runs")
     ap.add_argument("--floor", default=None,
-                    help="also measure this ack_floor binary (build/release/tests/bench/ack_floor): the signature "
-                         "check and a raw durable append, nothing else, under the same load")
+                    help="also measure this ack_floor binary (build/release/tests/bench/ack_floor) under the same "
+                         "load, twice: the signature check and a raw durable append, nothing else (floor_*); and "
+                         "with --store, the same plus parse, seal and pgibot's SQLite store (floor_store_*)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (database, logs)")
     ap.add_argument("--syscalls", action="store_true",
                     help="count pgibot's system calls per request during the full-load run (perf stat)")
@@ -240,17 +256,13 @@ http {{ access_log off;
     bot = None
     try:
         workers = children(nginx.pid)
-        cpu_before = cpu_seconds(workers)
         machine_before = cpu_times()
         nstat_delta(0, reset=True)
-        rate_nginx, lat_nginx, _, _, out = wrk(f"http://127.0.0.1:{nginx_port}/", args.seconds, args.connections)
-        served = int(re.search(r"(\d+) requests in", out).group(1))
+        # CPU time per request does not depend on what else runs on the machine, unlike the rates.
+        rate_nginx, served = measured_wrk(results, "nginx", f"http://127.0.0.1:{nginx_port}/", workers, args.seconds,
+                                          args.connections)
         results["nginx_tcp_per_request"] = nstat_delta(served)
         results["nginx_machine_cpu_percent"] = cpu_share(machine_before, cpu_times())
-        results["nginx_rps"] = rate_nginx
-        results["nginx_latency_ms"] = lat_nginx
-        # CPU time per request does not depend on what else runs on the machine, unlike the rates.
-        results["nginx_cpu_us_per_request"] = round((cpu_seconds(workers) - cpu_before) / served * 1e6, 1)
 
         # One set of deliveries per run, all distinct. The measured run may not outpace nginx by more
         # than 30% before repeating itself (repeats would be duplicates, acknowledged without a commit).
@@ -272,13 +284,8 @@ http {{ access_log off;
         # same files, same connections), so the load generator takes the same CPU from the two cores in
         # both runs. The plain GET above costs wrk far less per request, which leaves nginx more CPU.
         os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "full"))
-        cpu_before = cpu_seconds(workers)
-        rate_same, lat_same, _, _, out = wrk(f"http://127.0.0.1:{nginx_port}/webhooks/facebook", args.seconds,
-                                             args.connections, script=script)
-        served = int(re.search(r"(\d+) requests in", out).group(1))
-        results["nginx_same_requests_rps"] = rate_same
-        results["nginx_same_requests_latency_ms"] = lat_same
-        results["nginx_same_requests_cpu_us_per_request"] = round((cpu_seconds(workers) - cpu_before) / served * 1e6, 1)
+        rate_same, _ = measured_wrk(results, "nginx_same_requests", f"http://127.0.0.1:{nginx_port}/webhooks/facebook",
+                                    workers, args.seconds, args.connections, script=script)
         if args.floor:
             # The floor (ack_floor.cpp), twice: "floor" does only the signature check and a raw append
             # with fdatasync per group; "floor_store" adds the work pgibot may not leave out (parse,
@@ -292,14 +299,8 @@ http {{ access_log off;
                     os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "warmup"))
                     wrk(f"http://127.0.0.1:{floor_port}", 1, args.connections, script=script)  # first connections
                     os.environ.update(BENCH_REQUESTS=os.path.join(tmp, "full"))
-                    cpu_before = cpu_seconds([floor.pid])
-                    rate_floor, lat_floor, non2xx_floor, _, out = wrk(f"http://127.0.0.1:{floor_port}", args.seconds,
-                                                                      args.connections, script=script)
-                    served = int(re.search(r"(\d+) requests in", out).group(1))
-                    results[f"{key}_rps"] = rate_floor
-                    results[f"{key}_latency_ms"] = lat_floor
-                    results[f"{key}_non2xx"] = non2xx_floor
-                    results[f"{key}_cpu_us_per_request"] = round((cpu_seconds([floor.pid]) - cpu_before) / served * 1e6, 1)
+                    measured_wrk(results, key, f"http://127.0.0.1:{floor_port}", [floor.pid], args.seconds,
+                                 args.connections, script=script)
                 finally:
                     floor.kill()
                     floor.wait()
