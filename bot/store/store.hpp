@@ -188,7 +188,8 @@ public:
         // any event, but never handed to a lane, nor read back one by one (the SQLite store packs
         // a group commit's handled events into one row, schema 0005).
         bool handled = false;
-        // Set by prepare(): event_json already holds the stored form (sealed).
+        // Set by prepare(): event_json already holds the stored form (sealed). Never set for a
+        // handled event: the SQLite store seals its group's packed row as a whole (schema 0006).
         bool prepared = false;
     };
     // The part of storing an event that needs no write lock (the SQLite store seals event_json here),

@@ -319,8 +319,12 @@ TEST_F(WebhookFlow, EchoesAndReceiptsGetNoReply) {
     // need no handling share one packed row (schema 0005).
     EXPECT_EQ(count_rows(dir_.path() / "bot.db", "SELECT COUNT(*) FROM inbox"), 1 + 1);  // greet, text
     EXPECT_EQ(count_rows(dir_.path() / "bot.db",
-                         "SELECT COUNT(*) FROM inbox_handled_groups WHERE instr(CAST(events AS TEXT), 'echo-1') > 0"),
+                         "SELECT COUNT(*) FROM inbox_handled_groups WHERE instr(CAST(dedup_keys AS TEXT), 'echo-1') > 0"),
               1);
+    // Sealed as a whole with the data key (schema 0006): no event in clear.
+    EXPECT_EQ(count_rows(dir_.path() / "bot.db",
+                         "SELECT COUNT(*) FROM inbox_handled_groups WHERE CAST(events AS TEXT) NOT LIKE 'PGT1:%'"),
+              0);
 }
 
 TEST_F(WebhookFlow, GracefulShutdownLosesNothing) {

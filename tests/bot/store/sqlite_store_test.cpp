@@ -214,6 +214,44 @@ TEST_F(SqliteStoreTest, PreparedEventsAreSealedOnceAndReadBackAsTheyCame) {
     EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox WHERE event_json LIKE 'PGT1:PGT1:%'"), 0);
 }
 
+// Events stored already handled are not sealed one by one (prepare() leaves them plain): the commit
+// seals its group's packed row once, as a whole (schema 0006); the keys stay plain for start-up.
+TEST_F(SqliteStoreTest, AGroupOfHandledEventsIsSealedOnceAsAWhole) {
+    std::atomic<int> seals{0};
+    SqliteOptions o{db_.path(), true, 5000, {}, {}};
+    o.seal_text = [&seals](std::string_view plain) {
+        ++seals;
+        return "PGT1:" + std::string(plain.rbegin(), plain.rend());  // reversible stand-in for the cipher
+    };
+    o.open_text = [](std::string_view sealed) -> std::optional<std::string> {
+        const auto body = sealed.substr(5);
+        return std::string(body.rbegin(), body.rend());
+    };
+    auto store = open_sqlite(o);
+    auto read = incoming("read.1");
+    read.handled = true;
+    auto echo = incoming("echo.1", "facebook:p1:u2");
+    echo.handled = true;
+    echo.event_json = R"({"text":"khói"})";
+    store->prepare(read);
+    store->prepare(echo);
+    EXPECT_FALSE(read.prepared);
+    EXPECT_EQ(seals.load(), 0) << "prepare() leaves a handled event to its group's seal";
+    EXPECT_EQ(store->commit_event_batches({{read}, {echo}}), (std::vector<std::size_t>{1, 1}));
+    EXPECT_EQ(seals.load(), 1) << "one seal for the group";
+
+    RawDb raw(db_.path());
+    EXPECT_EQ(raw.text("SELECT CAST(dedup_keys AS TEXT) FROM inbox_handled_groups"), "6:read.1,6:echo.1,");
+    const auto stored = raw.text("SELECT CAST(events AS TEXT) FROM inbox_handled_groups");
+    ASSERT_TRUE(stored.starts_with("PGT1:")) << stored;
+    EXPECT_EQ(stored.find("khói"), std::string::npos) << "no event text in clear";
+    const auto plain = o.open_text(stored);
+    ASSERT_TRUE(plain);
+    EXPECT_EQ(*plain, "6:read.1,14:facebook:p1:u1,5:trace," + std::string(R"(18:{"kind":"message"},)") +
+                          "6:echo.1,14:facebook:p1:u2,5:trace," + std::string(R"(16:{"text":"khói"},)"));
+    EXPECT_EQ(store->commit_events({echo}), 0U) << "deduplicated like any event";
+}
+
 TEST_F(SqliteStoreTest, PendingInboxHonoursCursorLimitAndHandled) {
     auto store = open();
     store->commit_events({incoming("1"), incoming("2"), incoming("3"), incoming("4")});

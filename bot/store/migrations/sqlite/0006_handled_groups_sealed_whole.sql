@@ -1,0 +1,12 @@
+-- pgibot schema, version 6 (SQLite dialect): no change of tables, a change of what one column holds.
+-- inbox_handled_groups.events (schema 0005) was a sequence of netstrings, four per event, the fourth
+-- being the event's JSON sealed on its own. From this version the group is sealed once, as a whole:
+--   events = seal(netstrings of dedup_key, user_key, trace_id, event JSON, four per event, in plain)
+-- with the same data key and form as every sealed text of the store ("PGT1:" + base64 of nonce,
+-- ciphertext and tag; bot/tipoffs/vault.cpp). One seal per group commit instead of one per event:
+-- ~25 receipts per group under load, a tenth of the sealing work, and one nonce and tag per row.
+-- dedup_keys is unchanged (plain: read at start-up for the dedup window).
+--
+-- Rows of both forms may be present. They are told apart by their first byte: a digit (the first
+-- netstring's length) for rows written before this version, "P" for a sealed group. A store run
+-- without a data key (tests) writes the netstrings in plain, as before.
