@@ -32,6 +32,20 @@ Store::IncomingEvent incoming(std::string dedup_key, std::string user_key = "fac
     return Store::IncomingEvent{std::move(dedup_key), std::move(user_key), R"({"kind":"message"})", "trace"};
 }
 
+// Options whose seal is a reversible stand-in for the cipher ("PGT1:" + the text reversed), counting seals.
+SqliteOptions reversing_seal(const std::string& path, std::atomic<int>& seals) {
+    SqliteOptions o{path, true, 5000, {}, {}};
+    o.seal_text = [&seals](std::string_view plain) {
+        ++seals;
+        return "PGT1:" + std::string(plain.rbegin(), plain.rend());
+    };
+    o.open_text = [](std::string_view sealed) -> std::optional<std::string> {
+        const auto body = sealed.substr(5);
+        return std::string(body.rbegin(), body.rend());
+    };
+    return o;
+}
+
 NewOutbox reply(std::string user_id, std::string body, bool deliver = true) {
     NewOutbox out;
     out.platform = Platform::facebook;
@@ -186,15 +200,7 @@ TEST_F(SqliteStoreTest, BatchCommitCountsNewRowsPerBatch) {
 // whether prepared or not, and prepare() twice does not seal twice.
 TEST_F(SqliteStoreTest, PreparedEventsAreSealedOnceAndReadBackAsTheyCame) {
     std::atomic<int> seals{0};
-    SqliteOptions o{db_.path(), true, 5000, {}, {}};
-    o.seal_text = [&seals](std::string_view plain) {
-        ++seals;
-        return "PGT1:" + std::string(plain.rbegin(), plain.rend());  // reversible stand-in for the cipher
-    };
-    o.open_text = [](std::string_view sealed) -> std::optional<std::string> {
-        const auto body = sealed.substr(5);
-        return std::string(body.rbegin(), body.rend());
-    };
+    const SqliteOptions o = reversing_seal(db_.path(), seals);
     auto store = open_sqlite(o);
     Store::IncomingEvent prepared{"k1", "facebook:p:u1", R"({"text":"khói ở xã Tân Tiến"})", "t1"};
     store->prepare(prepared);
@@ -218,15 +224,7 @@ TEST_F(SqliteStoreTest, PreparedEventsAreSealedOnceAndReadBackAsTheyCame) {
 // seals its group's packed row once, as a whole (schema 0006); the keys stay plain for start-up.
 TEST_F(SqliteStoreTest, AGroupOfHandledEventsIsSealedOnceAsAWhole) {
     std::atomic<int> seals{0};
-    SqliteOptions o{db_.path(), true, 5000, {}, {}};
-    o.seal_text = [&seals](std::string_view plain) {
-        ++seals;
-        return "PGT1:" + std::string(plain.rbegin(), plain.rend());  // reversible stand-in for the cipher
-    };
-    o.open_text = [](std::string_view sealed) -> std::optional<std::string> {
-        const auto body = sealed.substr(5);
-        return std::string(body.rbegin(), body.rend());
-    };
+    const SqliteOptions o = reversing_seal(db_.path(), seals);
     auto store = open_sqlite(o);
     auto read = incoming("read.1");
     read.handled = true;
