@@ -4,8 +4,13 @@
 #include <set>
 #include <sstream>
 
+#include "bot/store/sqlite/recent_keys.hpp"
+
 namespace pgibot::app {
 namespace {
+
+static_assert(std::int64_t{kMinInboxRetentionDays} * 24 * 60 * 60 * 1000 > store::sqlite::kDedupWindowMs,
+              "inbox retention must stay longer than the dedup window");
 
 // Reads one table of the document, remembering which keys were read so that anything left over is
 // reported as unknown, with its line.
@@ -193,6 +198,21 @@ void read_storage(TableReader& root, Config& c) {
     }
     TableReader r(*t, "storage", root.file(), root.errors());
     r.one_of("backend", c.storage.backend, {"sqlite"});
+    if (const auto* n = r.node("inbox_retention_days")) {
+        const auto* v = n->as_integer();
+        const std::int64_t days = v != nullptr ? v->get() : -1;
+        if (v == nullptr) {
+            r.error_at(n, "inbox_retention_days", "must be an integer");
+        } else if (days != 0 && (days < kMinInboxRetentionDays || days > kMaxInboxRetentionDays)) {
+            r.error_at(n, "inbox_retention_days",
+                       "must be 0 (keep forever) or between " + std::to_string(kMinInboxRetentionDays) + " and " +
+                           std::to_string(kMaxInboxRetentionDays) +
+                           ": events are kept longer than the 7-day dedup window, or a webhook redelivered"
+                           " after its event was deleted would be answered twice");
+        } else {
+            c.storage.inbox_retention_days = static_cast<int>(days);
+        }
+    }
     if (const auto* s = r.table("sqlite")) {
         TableReader sr(*s, "storage.sqlite", root.file(), root.errors());
         std::string path;

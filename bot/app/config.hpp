@@ -25,10 +25,18 @@ struct ServerConfig {
     std::string tls_key_file;
 };
 
+// [storage] inbox_retention_days: 0 (keep forever) or kMinInboxRetentionDays..kMaxInboxRetentionDays.
+// The least is one day past the store's 7-day dedup window (bot/store/sqlite/recent_keys.hpp, checked
+// by a static_assert in config.cpp): the keys of that window are read back from the stored events at
+// start-up, so a webhook redelivered after its event was deleted would be taken as new and answered twice.
+inline constexpr int kMinInboxRetentionDays = 8;
+inline constexpr int kMaxInboxRetentionDays = 3650;
+
 struct StorageConfig {
     std::string backend = "sqlite";
     std::filesystem::path sqlite_path;
     bool sqlite_synchronous_full = true;
+    int inbox_retention_days = 30;  // handled events and sent replies older than this are deleted; 0: never
 };
 
 struct LogConfig {

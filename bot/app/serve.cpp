@@ -64,6 +64,33 @@ std::optional<Event> timer_event_for(const std::string& user_key, std::string_vi
     return e;
 }
 
+// Retention: rows per delete transaction. Small enough that a group commit waiting for the writers'
+// turn waits for one short batch (a few ms), large enough that a month's backlog after an upgrade
+// takes minutes, not hours.
+constexpr std::size_t kRetentionBatch = 500;
+
+// One run of the retention job: deletes what is done with and older than `days` (inbox events,
+// events stored already handled, final outbox rows), logs the counts and counts them in /metrics.
+// Never throws: a failure is logged and the next run tries again.
+void run_retention(store::Store& store, Telemetry& telemetry, int days, const std::stop_token& stop) {
+    const auto started = std::chrono::steady_clock::now();
+    try {
+        const std::int64_t cutoff = wall_ms() - std::int64_t{days} * 24 * 60 * 60 * 1000;
+        const auto deleted = store.prune_inbox(cutoff, kRetentionBatch, stop);
+        telemetry.retention_deleted("inbox", deleted.inbox);
+        telemetry.retention_deleted("inbox_handled_groups", deleted.handled_groups);
+        telemetry.retention_deleted("outbox", deleted.outbox);
+        if (deleted.total() == 0) return;
+        const auto ms =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+        spdlog::info("retention: deleted {} handled events, {} groups of events stored handled and {} replies"
+                     " older than {} days in {} ms",
+                     deleted.inbox, deleted.handled_groups, deleted.outbox, days, static_cast<long long>(ms));
+    } catch (const std::exception& e) {
+        spdlog::error("retention: {} (tried again in an hour)", e.what());
+    }
+}
+
 // The webhook route shared by every channel: verify and parse on the I/O thread (cheap), hand the
 // events to the committer, answer when they are durable.
 http::Handler webhook_route(channels::Channel& channel, pipeline::Committer& committer, Telemetry& telemetry) {
@@ -433,6 +460,22 @@ int run_serve(const std::string& config_file) {
         }
     });
 
+    // Retention, on a thread of its own: the first run after an upgrade may delete months of rows,
+    // which must hold up neither the housekeeping above (token refresh) nor a shutdown (stop is
+    // checked between batches). A minute after start (start-up's own work comes first), then hourly.
+    std::jthread retention([&](const std::stop_token& stop) {
+        const int days = config.storage.inbox_retention_days;
+        if (days <= 0) return;
+        auto next = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+        while (!stop.stop_requested()) {
+            if (std::chrono::steady_clock::now() >= next) {
+                run_retention(*store, telemetry, days, stop);
+                next = std::chrono::steady_clock::now() + std::chrono::hours(1);
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        }
+    });
+
     for (;;) {
         int sig = 0;
         if (sigwait(&signals, &sig) != 0) continue;
@@ -457,6 +500,8 @@ int run_serve(const std::string& config_file) {
     sender.stop();       // in-flight sends finish; the rest waits in the outbox for the next start
     evidence.request_stop();
     stopping = true;
+    retention.request_stop();
+    retention.join();
     housekeeping.join();
     evidence_worker.join();
     spdlog::info("stopped cleanly");

@@ -48,6 +48,7 @@ public:
         metrics_.send_attempt(platform, outcome, seconds);
     }
     void queue_depth(std::string_view queue, double depth) { metrics_.set_queue_depth(queue, depth); }
+    void retention_deleted(std::string_view table, std::size_t rows) { metrics_.retention_deleted(table, rows); }
     [[nodiscard]] std::string serialize() const { return metrics_.serialize(); }
     [[nodiscard]] static std::string user_ref(Platform p, std::string_view id) {
         return observability::hash_user_id(to_string(p), id);

@@ -122,6 +122,12 @@ struct Metrics::Impl {
             .Help("Items waiting, by queue (inbox, outbox)")
             .Register(*registry),
         {"queue"}};
+    Children<prometheus::Counter> retention_deleted{
+        prometheus::BuildCounter()
+            .Name("pgibot_retention_deleted_total")
+            .Help("Stored rows deleted by the retention job, by table (inbox, inbox_handled_groups, outbox)")
+            .Register(*registry),
+        {"table"}};
     prometheus::Histogram& ack_duration =
         single_histogram(*registry, "pgibot_ack_duration_seconds",
                          "Webhook received to events committed (the time before the 200 OK)", kHttpBuckets);
@@ -176,6 +182,10 @@ void Metrics::send_attempt(std::string_view platform, std::string_view outcome, 
 }
 
 void Metrics::set_queue_depth(std::string_view queue, double depth) { impl_->queue_depth.get({queue}).Set(depth); }
+
+void Metrics::retention_deleted(std::string_view table, std::size_t rows) {
+    impl_->retention_deleted.get({table}).Increment(static_cast<double>(rows));
+}
 
 void Metrics::observe_ack(double seconds) { impl_->ack_duration.Observe(seconds); }
 

@@ -35,6 +35,8 @@ public:
     void send_attempt(std::string_view platform, std::string_view outcome, double seconds);
     // pgibot_queue_depth{queue}, queue = "inbox" | "outbox"
     void set_queue_depth(std::string_view queue, double depth);
+    // pgibot_retention_deleted_total{table}, table = "inbox" | "inbox_handled_groups" | "outbox"
+    void retention_deleted(std::string_view table, std::size_t rows);
     // pgibot_ack_duration_seconds: webhook received -> inbox committed
     void observe_ack(double seconds);
     // pgibot_handler_duration_seconds: one handler run

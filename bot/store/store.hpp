@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -171,6 +172,14 @@ struct TokenPair {
     std::int64_t expires_at_ms = 0;
 };
 
+// What one Store::prune_inbox call deleted, by table.
+struct PruneResult {
+    std::size_t inbox = 0;           // events handled before the cutoff
+    std::size_t handled_groups = 0;  // events stored already handled (the SQLite store packs them)
+    std::size_t outbox = 0;          // replies in a final state, created before the cutoff
+    [[nodiscard]] std::size_t total() const { return inbox + handled_groups + outbox; }
+};
+
 class Store {
 public:
     virtual ~Store() = default;
@@ -259,6 +268,24 @@ public:
     virtual std::vector<OutboxItem> outbox_for_inbox(std::int64_t inbox_id) = 0;
     virtual std::size_t outbox_depth() = 0;
     virtual std::size_t inbox_depth() = 0;
+
+    // --- retention -----------------------------------------------------------------------------
+    // Deletes what is done with and older than before_ms (milliseconds since the epoch): inbox events
+    // handled before it, events stored already handled and received before it, and outbox rows in a
+    // final state (sent, failed, unreachable) created before it. Never deletes an event still to
+    // handle, a reply still to send (pending, sending), nor the inbox event such a reply refers to,
+    // however old; nor anything received within the store's dedup window (the cutoff is moved back to
+    // its start if need be), since a redelivered event would then be taken as new and answered twice.
+    // Works in transactions of at most batch_limit rows each (a webhook's commit never waits behind
+    // one long delete), until nothing older is left or `stop` is requested (checked between batches:
+    // a backlog of months after an upgrade must not hold up a shutdown). Not pure so that test fakes
+    // need not implement it; the SQLite store does.
+    virtual PruneResult prune_inbox(std::int64_t before_ms, std::size_t batch_limit, std::stop_token stop = {}) {
+        (void)before_ms;
+        (void)batch_limit;
+        (void)stop;
+        throw StoreError("prune_inbox: not supported by this store");
+    }
 
     // --- users ---------------------------------------------------------------------------------
     virtual void mark_unreachable(Platform platform, std::string_view user_id, std::string_view reason) = 0;

@@ -83,6 +83,32 @@ TEST(Cli, BackgroundNiceOutOfRangeIsRefused) { expect_pipeline_range("background
 
 TEST(Cli, CommitNiceOutOfRangeIsRefused) { expect_pipeline_range("commit_nice", "5", "-20"); }
 
+// [storage] inbox_retention_days: 0 (keep forever) or 8..3650. Below 8 a redelivered webhook could
+// outlive its stored event and be answered twice: the error says so, naming the key and line.
+TEST(Cli, InboxRetentionDaysMustOutliveTheDedupWindow) {
+    TempDir dir;
+    const auto with_days = [&dir](const std::string& name, const std::string& value) {
+        std::string text = base_config(dir);
+        const std::string backend = "backend = \"sqlite\"\n";
+        text.insert(text.find(backend) + backend.size(), "inbox_retention_days = " + value + "\n");  // line 5
+        return dir.write_file(name, text).string();
+    };
+    for (const std::string bad : {"7", "1", "-1", "3651", "\"30\"", "30.5"}) {
+        auto [code, out] = BotProcess::run({"config", "check", "--config", with_days("bad.toml", bad)});
+        EXPECT_EQ(code, 2) << bad << ": " << out;
+        EXPECT_NE(out.find("bad.toml:5: storage.inbox_retention_days: must be"), std::string::npos) << bad << ": " << out;
+    }
+    auto [code, out] = BotProcess::run({"config", "check", "--config", with_days("seven.toml", "7")});
+    EXPECT_EQ(code, 2) << out;
+    EXPECT_NE(out.find("must be 0 (keep forever) or between 8 and 3650"), std::string::npos) << out;
+    EXPECT_NE(out.find("dedup window"), std::string::npos) << out;
+    EXPECT_NE(out.find("answered twice"), std::string::npos) << out;
+    for (const std::string good : {"0", "8", "30", "3650"}) {
+        auto [gcode, gout] = BotProcess::run({"config", "check", "--config", with_days("good.toml", good)});
+        EXPECT_EQ(gcode, 0) << good << ": " << gout;
+    }
+}
+
 TEST(Cli, EnabledPlatformWithoutSecretsRefusesToStart) {
     TempDir dir;
     const auto path =

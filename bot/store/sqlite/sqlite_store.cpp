@@ -120,6 +120,35 @@ constexpr std::string_view kRecoverSending = "UPDATE outbox SET state = 'pending
 constexpr std::string_view kOutboxDepth =
     "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'sending') AND deliver = 1";
 
+// Retention (prune_inbox). Ids grow with time in the three tables, so what is older than the cutoff
+// lies at the low end of each: the first id stamped at or after the cutoff bounds every batch's scan,
+// which then reads the old rows only (those it deletes and the few it keeps), never the month of
+// newer ones. The bound is found by reading from the lowest id up: after the first run only the
+// rows kept are in the way. The time condition stays in each delete: a row stamped before the cutoff
+// but written after the bound (the clock went back) waits for a later run; a newer row is never
+// deleted. A handled event's replies are created when it is handled (same `now`), and its inbox row
+// goes only once no outbox row refers to it (outbox.inbox_id REFERENCES inbox).
+constexpr std::string_view kFirstOutboxAtOrAfter =
+    "SELECT id FROM outbox WHERE created_ms >= ?1 ORDER BY id LIMIT 1";
+constexpr std::string_view kPruneOutbox =
+    "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE id < ?2 AND created_ms < ?1"
+    " AND state IN ('sent', 'failed', 'unreachable') ORDER BY id LIMIT ?3)";
+// An event is handled after it is received, so received_ms bounds the rows handled before the cutoff;
+// read from the narrow index that holds it (schema 0004).
+constexpr std::string_view kFirstInboxAtOrAfter =
+    "SELECT id FROM inbox INDEXED BY inbox_recent_keys WHERE received_ms >= ?1 ORDER BY id LIMIT 1";
+constexpr std::string_view kPruneInbox =
+    "DELETE FROM inbox WHERE id IN (SELECT i.id FROM inbox i WHERE i.id < ?2 AND i.handled_ms IS NOT NULL"
+    " AND i.handled_ms < ?1 AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.inbox_id = i.id)"
+    " ORDER BY i.id LIMIT ?3)";
+// The packed rows' ids have no AUTOINCREMENT: a table emptied by a prune starts again at 1, which
+// keeps ids growing with time (every row deleted was older than any new one).
+constexpr std::string_view kFirstHandledGroupAtOrAfter =
+    "SELECT id FROM inbox_handled_groups WHERE received_ms >= ?1 ORDER BY id LIMIT 1";
+constexpr std::string_view kPruneHandledGroups =
+    "DELETE FROM inbox_handled_groups WHERE id IN (SELECT id FROM inbox_handled_groups WHERE id < ?2"
+    " AND received_ms < ?1 ORDER BY id LIMIT ?3)";
+
 constexpr std::string_view kInsertUnmatched =
     "INSERT INTO unmatched_questions (platform, text, at_ms) VALUES (?1, ?2, ?3)";
 
@@ -560,6 +589,22 @@ public:
     std::size_t outbox_depth() override { return count(kOutboxDepth); }
     std::size_t inbox_depth() override { return count(kInboxDepth); }
 
+    // --- retention -----------------------------------------------------------------------------
+
+    PruneResult prune_inbox(std::int64_t before_ms, std::size_t batch_limit, std::stop_token stop) override {
+        // The keys of the dedup window are read back from these rows at the next start (RecentKeys):
+        // never delete one of them, whatever the caller asked. (window_ms is fixed at construction:
+        // read without recent_mutex_, which a group commit holds.)
+        const std::int64_t cutoff = std::min(before_ms, detail::now_ms() - recent_.window_ms());
+        const std::int64_t limit = to_limit(std::max<std::size_t>(batch_limit, 1));
+        PruneResult result;
+        // The outbox first: the inbox rows its deleted rows referred to can go in the same run.
+        result.outbox = prune_table(kFirstOutboxAtOrAfter, kPruneOutbox, cutoff, limit, stop);
+        result.inbox = prune_table(kFirstInboxAtOrAfter, kPruneInbox, cutoff, limit, stop);
+        result.handled_groups = prune_table(kFirstHandledGroupAtOrAfter, kPruneHandledGroups, cutoff, limit, stop);
+        return result;
+    }
+
     // --- users ---------------------------------------------------------------------------------
 
     void mark_unreachable(Platform platform, std::string_view user_id, std::string_view reason) override {
@@ -960,6 +1005,31 @@ private:
         WriteTransaction tx(*connection);
         std::forward<Fn>(fn)(*connection);
         tx.commit();
+    }
+
+    // One table's part of prune_inbox: `first_at_or_after` finds the bound (see kFirstOutboxAtOrAfter),
+    // then `prune` (?1 cutoff, ?2 bound, ?3 limit) runs in a transaction of its own per batch, so the
+    // writers' turn is given up between batches. Returns the rows deleted.
+    std::size_t prune_table(std::string_view first_at_or_after, std::string_view prune, std::int64_t cutoff,
+                            std::int64_t limit, const std::stop_token& stop) {
+        if (stop.stop_requested()) return 0;
+        std::int64_t bound = std::numeric_limits<std::int64_t>::max();  // every row is older
+        {
+            auto connection = pool_.acquire();
+            auto stmt = connection->prepare(first_at_or_after);
+            stmt.bind(1, cutoff);
+            if (stmt.step()) bound = stmt.int64(0);
+        }
+        std::size_t deleted = 0;
+        for (;;) {
+            std::int64_t changed = 0;
+            write([&](Connection& c) {
+                c.prepare(prune).bind(1, cutoff).bind(2, bound).bind(3, limit).run();
+                changed = c.changes();
+            });
+            deleted += static_cast<std::size_t>(changed);
+            if (changed < limit || stop.stop_requested()) return deleted;  // fewer than asked: nothing older is left
+        }
     }
 
     std::size_t count(std::string_view sql) {

@@ -32,6 +32,9 @@ TEST(Metrics, SerializesFixedNamesAndLabels) {
     metrics.observe_handler(0.0002);
     metrics.observe_inbox_commit(0.0012, 28);
     metrics.observe_inbox_commit(0.0009, 3);
+    metrics.retention_deleted("inbox", 40);
+    metrics.retention_deleted("inbox", 2);
+    metrics.retention_deleted("outbox", 7);
 
     const std::string text = metrics.serialize();
     EXPECT_TRUE(contains(text, "# TYPE pgibot_http_requests_total counter"));
@@ -50,6 +53,9 @@ TEST(Metrics, SerializesFixedNamesAndLabels) {
     EXPECT_TRUE(contains(text, "pgibot_inbox_commit_duration_seconds_count 2"));
     EXPECT_TRUE(contains(text, "pgibot_inbox_commit_webhooks_sum 31"));
     EXPECT_TRUE(contains(text, R"(pgibot_inbox_commit_webhooks_bucket{le="4"} 1)"));
+    EXPECT_TRUE(contains(text, "# TYPE pgibot_retention_deleted_total counter"));
+    EXPECT_TRUE(contains(text, R"(pgibot_retention_deleted_total{table="inbox"} 42)"));
+    EXPECT_TRUE(contains(text, R"(pgibot_retention_deleted_total{table="outbox"} 7)"));
 }
 
 TEST(Metrics, ConcurrentIncrementsAreCounted) {

@@ -688,6 +688,192 @@ TEST_F(SqliteStoreTest, MalformedKeysOfAPackedRowAreAStoreError) {
     EXPECT_THROW(store->commit_events({incoming("a")}), StoreError);
 }
 
+// --- retention ------------------------------------------------------------------------------------
+
+constexpr std::int64_t kDayMs = std::int64_t{24} * 60 * 60 * 1000;
+
+// Moves an inbox row and the outbox rows it caused back to `at_ms` (received, handled if it was, created).
+void backdate(RawDb& raw, std::int64_t inbox_id, std::int64_t at_ms) {
+    const auto at = std::to_string(at_ms);
+    const auto id = std::to_string(inbox_id);
+    raw.exec("UPDATE inbox SET received_ms = " + at + ", handled_ms = CASE WHEN handled_ms IS NULL THEN NULL ELSE " +
+             at + " END WHERE id = " + id);
+    raw.exec("UPDATE outbox SET created_ms = " + at + " WHERE inbox_id = " + id);
+}
+
+// A packed row of events stored already handled, received at `received_ms`.
+void raw_handled_group(RawDb& raw, std::int64_t received_ms, const std::string& keys) {
+    raw.exec("INSERT INTO inbox_handled_groups (received_ms, dedup_keys, events) VALUES (" +
+             std::to_string(received_ms) + ", CAST('" + keys + "' AS BLOB), X'')");
+}
+
+// The dedup keys of the inbox rows left, in id order.
+std::string inbox_keys(RawDb& raw) {
+    return raw.text("SELECT group_concat(dedup_key, ',') FROM (SELECT dedup_key FROM inbox ORDER BY id)");
+}
+
+TEST_F(SqliteStoreTest, PruneDeletesWhatIsDoneWithBeforeTheCutoffAndKeepsTheRest) {
+    auto store = open();
+    const std::int64_t now = wall_ms();
+    const std::int64_t old = now - 40 * kDayMs;
+    const std::int64_t cutoff = now - 30 * kDayMs;
+    const std::int64_t due = std::int64_t{1} << 50;
+
+    // Handled 40 days ago, its reply sent: both go.
+    const auto sent = inbox_row(*store, "old.sent", "facebook:p1:a");
+    auto commit = decision(sent, "facebook:p1:a");
+    commit.outbox = {reply("a", "sent reply")};
+    store->commit_decision(commit);
+    const auto sent_reply = store->due_outbox(due, 10).at(0).id;
+    store->mark_sending(sent_reply);
+    store->mark_sent(sent_reply, "mid.a");
+    // Handled 40 days ago, its reply given up: both go.
+    const auto gave_up = inbox_row(*store, "old.unreachable", "facebook:p1:b");
+    commit = decision(gave_up, "facebook:p1:b");
+    commit.outbox = {reply("b", "unreachable reply")};
+    store->commit_decision(commit);
+    store->mark_failed(store->due_outbox(due, 10).at(0).id, OutboxState::unreachable, "551");
+    // Handled 40 days ago, its reply still pending: both stay (the reply still refers to its event).
+    const auto waiting = inbox_row(*store, "old.pending", "facebook:p1:c");
+    commit = decision(waiting, "facebook:p1:c");
+    commit.outbox = {reply("c", "pending reply")};
+    store->commit_decision(commit);
+    // Received 40 days ago, never handled: stays, however old.
+    const auto unhandled = inbox_row(*store, "old.unhandled", "facebook:p1:d");
+    // A timer's reply (no inbox row), recorded as sent 40 days ago: goes.
+    commit = decision(0, "facebook:p1:f");
+    commit.outbox = {reply("f", "timer reply", false)};
+    store->commit_decision(commit);
+    // Handled 20 days ago, its reply sent: both stay (after the cutoff).
+    const auto recent = inbox_row(*store, "recent.sent", "facebook:p1:e");
+    commit = decision(recent, "facebook:p1:e");
+    commit.outbox = {reply("e", "recent reply", false)};  // recorded as sent
+    store->commit_decision(commit);
+
+    RawDb raw(db_.path());
+    for (const auto id : {sent, gave_up, waiting, unhandled}) backdate(raw, id, old);
+    backdate(raw, recent, now - 20 * kDayMs);
+    raw.exec("UPDATE outbox SET created_ms = " + std::to_string(old) + " WHERE inbox_id IS NULL");
+    raw_handled_group(raw, old, "8:old.read,");
+    raw_handled_group(raw, cutoff - 1, "9:edge.read,");
+    raw_handled_group(raw, cutoff, "9:kept.read,");  // not before the cutoff
+    raw_handled_group(raw, now - 20 * kDayMs, "11:recent.read,");
+    ASSERT_EQ(raw.number("SELECT COUNT(*) FROM outbox"), 5);
+
+    const auto result = store->prune_inbox(cutoff, 100);
+    EXPECT_EQ(result.inbox, 2U);
+    EXPECT_EQ(result.outbox, 3U);
+    EXPECT_EQ(result.handled_groups, 2U);
+    EXPECT_EQ(result.total(), 7U);
+
+    EXPECT_EQ(inbox_keys(raw), "old.pending,old.unhandled,recent.sent");
+    EXPECT_EQ(raw.text("SELECT group_concat(body, ',') FROM (SELECT body FROM outbox ORDER BY id)"),
+              "pending reply,recent reply");
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox WHERE state = 'pending'"), 1);
+    EXPECT_EQ(raw.text("SELECT group_concat(CAST(dedup_keys AS TEXT), '') FROM"
+                       " (SELECT dedup_keys FROM inbox_handled_groups ORDER BY id)"),
+              "9:kept.read,11:recent.read,");
+    EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "") << "every outbox row still has its inbox row";
+    // What is left works as before: the pending reply is due, the unhandled event pending.
+    const auto pending = store->due_outbox(due, 10);
+    ASSERT_EQ(pending.size(), 1U);
+    EXPECT_EQ(pending[0].inbox_id, waiting);
+    ASSERT_EQ(store->pending_inbox(0, 10).size(), 1U);
+    EXPECT_EQ(store->pending_inbox(0, 10)[0].id, unhandled);
+    EXPECT_EQ(store->outbox_depth(), 1U);
+    EXPECT_EQ(store->inbox_depth(), 1U);
+
+    // Nothing older is left; once the reply is sent, it and its event go at the next run.
+    EXPECT_EQ(store->prune_inbox(cutoff, 100).total(), 0U);
+    store->mark_sending(pending[0].id);
+    store->mark_sent(pending[0].id, "mid.c");
+    const auto later = store->prune_inbox(cutoff, 100);
+    EXPECT_EQ(later.outbox, 1U);
+    EXPECT_EQ(later.inbox, 1U);
+    EXPECT_EQ(inbox_keys(raw), "old.unhandled,recent.sent");
+    EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "");
+}
+
+TEST_F(SqliteStoreTest, PruneWorksInBatchesUntilNothingOlderIsLeft) {
+    auto store = open();
+    const std::int64_t now = wall_ms();
+    const std::int64_t old = now - 40 * kDayMs;
+    RawDb raw(db_.path());
+    for (int i = 0; i < 5; ++i) {
+        const auto id = inbox_row(*store, "old." + std::to_string(i), "facebook:p1:u" + std::to_string(i));
+        auto commit = decision(id, "facebook:p1:u" + std::to_string(i));
+        commit.outbox = {reply("u" + std::to_string(i), "r", false)};
+        store->commit_decision(commit);
+        backdate(raw, id, old + i);
+        raw_handled_group(raw, old + i, "1:" + std::to_string(i) + ",");
+    }
+    const auto kept = inbox_row(*store, "new", "facebook:p1:n");
+    store->commit_decision(decision(kept, "facebook:p1:n"));
+    raw_handled_group(raw, now, "3:new,");
+
+    const auto result = store->prune_inbox(now - 30 * kDayMs, 2);  // 2, 2, 1 per table
+    EXPECT_EQ(result.inbox, 5U);
+    EXPECT_EQ(result.outbox, 5U);
+    EXPECT_EQ(result.handled_groups, 5U);
+    EXPECT_EQ(inbox_keys(raw), "new");
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM outbox"), 0);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 1);
+    EXPECT_EQ(raw.text("PRAGMA foreign_key_check"), "");
+    // Exactly a multiple of the batch: the last, empty batch ends it. A limit of 0 is taken as 1.
+    raw.exec("DELETE FROM inbox_handled_groups");
+    for (int i = 0; i < 4; ++i) raw_handled_group(raw, old, "1:x,");
+    EXPECT_EQ(store->prune_inbox(now - 30 * kDayMs, 2).handled_groups, 4U);
+    for (int i = 0; i < 3; ++i) raw_handled_group(raw, old, "1:y,");
+    EXPECT_EQ(store->prune_inbox(now - 30 * kDayMs, 0).handled_groups, 3U);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 0);
+    // A stop requested (the server shutting down) ends the run between batches: here before the first.
+    for (int i = 0; i < 3; ++i) raw_handled_group(raw, old, "1:z,");
+    std::stop_source stopped;
+    stopped.request_stop();
+    EXPECT_EQ(store->prune_inbox(now - 30 * kDayMs, 1, stopped.get_token()).total(), 0U);
+    EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 3);
+}
+
+// The keys of the dedup window are read back from the stored events at start-up: a prune keeps
+// them, whatever cutoff it is given, and a redelivered event is still dropped after a restart.
+TEST_F(SqliteStoreTest, DedupStillWorksAfterAPrune) {
+    open().reset();
+    const std::int64_t now = wall_ms();
+    const std::int64_t edge = now - sqlite::kDedupWindowMs + 60'000;  // just inside the window
+    {
+        RawDb raw(db_.path());
+        raw_inbox_row(raw, "old.1", now - 9 * kDayMs);
+        raw_inbox_row(raw, "edge.1", edge);
+        raw.exec("UPDATE inbox SET handled_ms = received_ms");
+        raw_handled_group(raw, now - 9 * kDayMs, "8:old.read,");
+        raw_handled_group(raw, edge, "9:edge.read,");
+    }
+    auto receipt = incoming("read.1");
+    receipt.handled = true;
+    {
+        auto store = open();
+        EXPECT_EQ(store->commit_events({receipt, incoming("m.1")}), 2U);
+        const auto id = store->pending_inbox(0, 10).at(0).id;
+        store->commit_decision(decision(id, "facebook:p1:u1"));
+
+        const auto result = store->prune_inbox(now - 8 * kDayMs, 10);  // just older than the window
+        EXPECT_EQ(result.inbox, 1U);
+        EXPECT_EQ(result.handled_groups, 1U);
+        EXPECT_EQ(store->commit_events({incoming("m.1"), receipt}), 0U) << "redelivered: still dropped";
+
+        // A cutoff inside the window (here: tomorrow) is moved back to its start: nothing in it goes.
+        EXPECT_EQ(store->prune_inbox(now + kDayMs, 10).total(), 0U);
+        RawDb raw(db_.path());
+        EXPECT_EQ(inbox_keys(raw), "edge.1,m.1");
+        EXPECT_EQ(raw.number("SELECT COUNT(*) FROM inbox_handled_groups"), 2);
+    }
+    auto store = open();  // the keys come back from what the prunes kept
+    auto edge_receipt = incoming("edge.read");
+    edge_receipt.handled = true;
+    EXPECT_EQ(store->commit_events({incoming("m.1"), receipt, incoming("edge.1"), edge_receipt}), 0U);
+    EXPECT_EQ(store->commit_events({incoming("old.1")}), 1U) << "older than the window: new again";
+}
+
 TEST_F(SqliteStoreTest, IdleDialogUsers) {
     auto store = open();
     store->commit_decision(decision(0, "a", R"({"dialog":"{\"step\":\"kind\"}"})"));

@@ -10,3 +10,7 @@
 -- Rows of both forms may be present. They are told apart by their first byte: a digit (the first
 -- netstring's length) for rows written before this version, "P" for a sealed group. A store run
 -- without a data key (tests) writes the netstrings in plain, as before.
+--
+-- Since this version rows of this table (and handled rows of inbox, final rows of outbox) are also
+-- deleted once older than [storage] inbox_retention_days (SqliteStore::prune_inbox). Ids still grow
+-- with time: every row deleted is older than any row kept.
