@@ -4,6 +4,8 @@
 
 #include <unordered_map>
 
+#include "handlers/model/reply.hpp"
+
 namespace pgibot::pipeline {
 
 Processor::Processor(store::Store& store, const ContentHolder& content, handlers::Settings settings,
@@ -15,15 +17,6 @@ Processor::Processor(store::Store& store, const ContentHolder& content, handlers
       prepare_tipoff_(std::move(prepare_tipoff)) {}
 
 void Processor::set_channel(Platform platform, channels::Channel* channel) { channels_[platform] = channel; }
-
-namespace {
-void substitute_code(std::string& text, const std::string& code) {
-    for (auto pos = text.find(kRefCodePlaceholder); pos != std::string::npos;
-         pos = text.find(kRefCodePlaceholder, pos + code.size())) {
-        text.replace(pos, kRefCodePlaceholder.size(), code);
-    }
-}
-}  // namespace
 
 Processor::Prepared Processor::prepare(const Event& event, const std::string& loaded_json, std::int64_t inbox_id,
                                        const std::string& trace_id, std::int64_t now_ms) {
@@ -61,7 +54,8 @@ Processor::Prepared Processor::prepare(const Event& event, const std::string& lo
 
     p.outcome.replies = std::move(decision.replies);
     for (auto& reply : p.outcome.replies) {
-        if (!codes.empty()) substitute_code(reply.text, codes.front());
+        // The last code, as the store does with what it allocates (DecisionCommit::tipoffs).
+        if (!codes.empty()) reply.text = with_ref_code(std::move(reply.text), codes.back());
         const std::string message_json = out_message_to_json(reply);
         if (channel == nullptr) {
             commit.outbox.push_back(store::NewOutbox{event.platform, event.page_id, event.user_id, message_json,

@@ -6,8 +6,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "handlers/model/reply.hpp"
-
 namespace pgibot::store::detail {
 
 std::int64_t now_ms() {
@@ -43,15 +41,6 @@ StateFlags derive_state_flags(std::string_view state_json) {
         flags.has_dialog = !it->get_ref<const std::string&>().empty();
     }
     return flags;
-}
-
-std::string substitute_ref_code(std::string text, std::string_view code) {
-    std::size_t pos = 0;
-    while ((pos = text.find(kRefCodePlaceholder, pos)) != std::string::npos) {
-        text.replace(pos, kRefCodePlaceholder.size(), code);
-        pos += code.size();
-    }
-    return text;
 }
 
 std::string_view to_string(OutboxState s) {

@@ -25,9 +25,6 @@ struct StateFlags {
 };
 [[nodiscard]] StateFlags derive_state_flags(std::string_view state_json);
 
-// Replaces every kRefCodePlaceholder ("{ref_code}") in `text` with `code`.
-[[nodiscard]] std::string substitute_ref_code(std::string text, std::string_view code);
-
 [[nodiscard]] std::string_view to_string(OutboxState s);
 [[nodiscard]] std::optional<OutboxState> outbox_state_from_string(std::string_view s);
 

@@ -58,4 +58,13 @@ std::optional<OutMessage> out_message_from_json(std::string_view json) {
     return m;
 }
 
+std::string with_ref_code(std::string text, std::string_view code) {
+    std::size_t pos = 0;
+    while ((pos = text.find(kRefCodePlaceholder, pos)) != std::string::npos) {
+        text.replace(pos, kRefCodePlaceholder.size(), code);
+        pos += code.size();
+    }
+    return text;
+}
+
 }  // namespace pgibot

@@ -3,6 +3,7 @@
 // capping quick replies, turning them into Zalo buttons) when it is put in the outbox.
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace pgibot {
@@ -22,6 +23,8 @@ struct OutMessage {
 // Written by handlers into a tip-off confirmation; the pipeline substitutes the reference code it
 // allocates in the same transaction that files the report.
 inline constexpr std::string_view kRefCodePlaceholder = "{ref_code}";
+// `text` with every kRefCodePlaceholder replaced by `code`.
+[[nodiscard]] std::string with_ref_code(std::string text, std::string_view code);
 
 std::string out_message_to_json(const OutMessage& m);
 std::optional<OutMessage> out_message_from_json(std::string_view json);

@@ -125,6 +125,13 @@ TEST(EventJson, InvalidUtf8DoesNotThrow) {
     EXPECT_TRUE(event_from_json(json).has_value());
 }
 
+TEST(ReplyModel, RefCodeFillsEveryPlaceholder) {
+    EXPECT_EQ(with_ref_code("Mã: {ref_code}. Lưu {ref_code}!", "LS-2507-0001"), "Mã: LS-2507-0001. Lưu LS-2507-0001!");
+    EXPECT_EQ(with_ref_code("none", "X"), "none");
+    // A code that itself looks like the placeholder is not substituted again.
+    EXPECT_EQ(with_ref_code("{ref_code}{ref_code}", "{ref_code}"), "{ref_code}{ref_code}");
+}
+
 TEST(EventModel, UserKeyAndEnumNames) {
     Event e;
     e.platform = Platform::facebook;

@@ -16,6 +16,7 @@
 #include "bot/store/sqlite/connection.hpp"
 #include "bot/store/sqlite/recent_keys.hpp"
 #include "bot/store/store.hpp"
+#include "handlers/model/reply.hpp"
 
 namespace pgibot::store {
 
@@ -444,8 +445,8 @@ public:
             if (codes.empty()) {
                 stmt.bind(4, sealed(out.body)).bind(5, sealed(out.message_json));
             } else {
-                stmt.bind(4, sealed(detail::substitute_ref_code(out.body, codes.back())))
-                    .bind(5, sealed(detail::substitute_ref_code(out.message_json, codes.back())));
+                stmt.bind(4, sealed(with_ref_code(out.body, codes.back())))
+                    .bind(5, sealed(with_ref_code(out.message_json, codes.back())));
             }
             stmt.bind(6, detail::to_string(out.deliver ? OutboxState::pending : OutboxState::sent))
                 .bind(7, std::int64_t{out.deliver ? 1 : 0})

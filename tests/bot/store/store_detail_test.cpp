@@ -30,12 +30,6 @@ TEST(StoreDetail, StateFlags) {
     EXPECT_FALSE(derive_state_flags("").has_dialog);
 }
 
-TEST(StoreDetail, RefCodeSubstitution) {
-    EXPECT_EQ(substitute_ref_code("Mã: {ref_code}. Lưu {ref_code}!", "LS-2507-0001"),
-              "Mã: LS-2507-0001. Lưu LS-2507-0001!");
-    EXPECT_EQ(substitute_ref_code("none", "X"), "none");
-}
-
 TEST(StoreDetail, ErrorsAreCappedOnACharacterBoundary) {
     const std::string long_error(3000, 'a');
     std::string vietnamese;
