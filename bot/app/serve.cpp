@@ -9,12 +9,15 @@
 // sent after the next start. SIGHUP reloads the content (a broken edit is refused).
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <set>
+#include <stop_token>
 #include <thread>
 
 #include "bot/app/bootstrap.hpp"
@@ -466,13 +469,13 @@ int run_serve(const std::string& config_file) {
     std::jthread retention([&](const std::stop_token& stop) {
         const int days = config.storage.inbox_retention_days;
         if (days <= 0) return;
+        std::mutex mutex;
+        std::condition_variable_any stopped;  // woken by request_stop() only: no polling in between
+        std::unique_lock lock(mutex);
         auto next = std::chrono::steady_clock::now() + std::chrono::minutes(1);
-        while (!stop.stop_requested()) {
-            if (std::chrono::steady_clock::now() >= next) {
-                run_retention(*store, telemetry, days, stop);
-                next = std::chrono::steady_clock::now() + std::chrono::hours(1);
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        while (!stopped.wait_until(lock, stop, next, [] { return false; }) && !stop.stop_requested()) {
+            run_retention(*store, telemetry, days, stop);
+            next = std::chrono::steady_clock::now() + std::chrono::hours(1);
         }
     });
 

@@ -202,12 +202,13 @@ void Log::write_raw(std::vector<Item>& group) {
 
 int main(int argc, char** argv) {
     const bool with_store = argc > 1 && std::string_view(argv[1]) == "--store";
-    if (argc < 2 + (with_store ? 1 : 0)) {
+    if (argc < (with_store ? 3 : 2)) {
         std::fprintf(stderr, "usage: ack_floor [--store] DATA_FILE [IO_THREADS]\n");
         return 2;
     }
-    const char* data_file = argv[1 + (with_store ? 1 : 0)];
-    const int threads = argc > 2 + (with_store ? 1 : 0) ? std::atoi(argv[2 + (with_store ? 1 : 0)]) : 2;
+    const int first = with_store ? 2 : 1;  // DATA_FILE's position
+    const char* data_file = argv[first];
+    const int threads = argc > first + 1 ? std::atoi(argv[first + 1]) : 2;
     const char* secret = std::getenv("PGIBOT_FACEBOOK_APP_SECRET");
     const pgibot::channels::HmacSha256 mac(secret ? secret : "");
     int fd = -1;
